@@ -1,0 +1,1 @@
+"""Audio I/O and DSP used by `TTSOutput` and the reference-audio preprocessing."""

@@ -1,0 +1,210 @@
+"""`TTSRequest`: everything one synthesis call asks for, validated on construction."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+
+from .errors import InvalidRequestError, UnsupportedLanguageError
+from .preprocessing import AudioPreprocessingConfig
+
+if TYPE_CHECKING:
+    from .engine.base import EngineCapabilities
+    from .output import TTSOutput
+    from .voices import VoiceProfile
+
+SpeakerReference = Union[str, os.PathLike, bytes, np.ndarray, "TTSOutput"]
+"""A reference clip: a file path, encoded audio bytes, a float array (at ``reference_sample_rate``)
+or a `TTSOutput`."""
+
+TextInput = Union[str, list[str], Iterable[str], AsyncIterable[str]]
+
+def _check_range(name: str, value: float, lo: float, hi: float, lo_open: bool = False) -> None:
+    bad = value <= lo if lo_open else value < lo
+    if bad or value > hi:
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
+        raise InvalidRequestError(f"{name} must be in {interval}, got {value}", name)
+
+
+@dataclass
+class TTSRequest:
+    """One synthesis request.
+
+    ``text`` may be a string, a list of strings (each spoken in turn), or a (async) iterator of
+    string pieces for streaming text in (e.g. tokens from an LLM); the scheduler cuts the stream
+    into sentences as they complete.
+    """
+
+    text: TextInput
+    speaker_files: list[SpeakerReference] | SpeakerReference | None = None
+    voice: str | None = None
+    language: str = "auto"
+    stream: bool = False
+    speed: float = 1.0
+    # sampling
+    temperature: float = 0.75
+    top_p: float = 0.85
+    top_k: int = 50
+    repetition_penalty: float = 5.0
+    length_penalty: float = 1.0
+    do_sample: bool = True
+    seed: int | None = None
+    # conditioning
+    max_ref_length: float = 60.0
+    gpt_cond_len: float = 30.0
+    gpt_cond_chunk_len: float = 4.0
+    reference_sample_rate: int = 22050
+    audio_config: AudioPreprocessingConfig = field(default_factory=AudioPreprocessingConfig)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Engine-specific options that the core passes through untouched."""
+    voice_profile: VoiceProfile | None = field(default=None, repr=False)
+    """Set by the facade when ``voice`` names a registered (cloned) voice."""
+
+    def __post_init__(self) -> None:
+        self._validate_text()
+        self._normalise_speakers()
+        if not isinstance(self.language, str) or not self.language.strip():
+            raise InvalidRequestError("language must be a non-empty language code or 'auto'", "language")
+        self.language = self.language.strip().lower()
+        if self.voice is not None and (not isinstance(self.voice, str) or not self.voice.strip()):
+            raise InvalidRequestError("voice must be a non-empty name", "voice")
+        _check_range("speed", float(self.speed), 0.25, 4.0)
+        _check_range("temperature", float(self.temperature), 0.0, 5.0, lo_open=True)
+        _check_range("top_p", float(self.top_p), 0.0, 1.0, lo_open=True)
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, (int, np.integer)) or self.top_k < 0:
+            raise InvalidRequestError(f"top_k must be an integer >= 0 (0 disables it), got {self.top_k!r}", "top_k")
+        _check_range("repetition_penalty", float(self.repetition_penalty), 0.0, 100.0, lo_open=True)
+        _check_range("length_penalty", float(self.length_penalty), -10.0, 10.0)
+        for name in ("max_ref_length", "gpt_cond_len", "gpt_cond_chunk_len"):
+            _check_range(name, float(getattr(self, name)), 0.0, 600.0, lo_open=True)
+        if self.gpt_cond_chunk_len > self.gpt_cond_len:
+            raise InvalidRequestError("gpt_cond_chunk_len must not exceed gpt_cond_len", "gpt_cond_chunk_len")
+        if not isinstance(self.audio_config, AudioPreprocessingConfig):
+            raise InvalidRequestError("audio_config must be an AudioPreprocessingConfig", "audio_config")
+        if not isinstance(self.request_id, str) or not self.request_id:
+            raise InvalidRequestError("request_id must be a non-empty string", "request_id")
+
+    # --- validation helpers ------------------------------------------------------------------
+    def _validate_text(self) -> None:
+        text = self.text
+        if isinstance(text, str):
+            if not text.strip():
+                raise InvalidRequestError("text is empty", "text")
+        elif isinstance(text, (list, tuple)):
+            if not text or not all(isinstance(t, str) for t in text):
+                raise InvalidRequestError("text list must be a non-empty list of strings", "text")
+            if not any(t.strip() for t in text):
+                raise InvalidRequestError("text is empty", "text")
+            self.text = list(text)
+        elif isinstance(text, (bytes, bytearray)) or not (
+            isinstance(text, Iterable) or isinstance(text, AsyncIterable)
+        ):
+            raise InvalidRequestError(
+                f"text must be a string, a list of strings or an (async) iterator of strings, got {type(text).__name__}",
+                "text",
+            )
+
+    def _normalise_speakers(self) -> None:
+        from .output import TTSOutput
+
+        refs = self.speaker_files
+        if refs is None:
+            self.speaker_files = []
+            return
+        if isinstance(refs, (str, os.PathLike, bytes, bytearray, np.ndarray, TTSOutput)):
+            refs = [refs]
+        refs = list(refs)
+        for ref in refs:
+            if isinstance(ref, (str, os.PathLike)):
+                path = Path(ref)
+                if not path.is_file():
+                    raise InvalidRequestError(f"speaker file not found: {str(path)!r}", "speaker_files")
+                _sniff_audio_file(path)
+            elif isinstance(ref, (bytes, bytearray)):
+                if len(ref) == 0:
+                    raise InvalidRequestError("speaker audio bytes are empty", "speaker_files")
+            elif isinstance(ref, np.ndarray):
+                if ref.size == 0 or ref.dtype.kind not in "fi":
+                    raise InvalidRequestError("speaker array must be a non-empty numeric array", "speaker_files")
+                if ref.dtype.kind == "f" and not np.all(np.isfinite(ref)):
+                    raise InvalidRequestError("speaker array contains NaN or infinite values", "speaker_files")
+            elif not isinstance(ref, TTSOutput):
+                raise InvalidRequestError(
+                    f"speaker reference must be a path, bytes, numpy array or TTSOutput, got {type(ref).__name__}",
+                    "speaker_files",
+                )
+        self.speaker_files = refs
+
+    def validate_for(self, capabilities: EngineCapabilities) -> None:
+        """Checks that depend on the engine: language and voice cloning."""
+        from .errors import CapabilityError
+
+        if self.language != "auto" and not capabilities.supports_language(self.language):
+            raise UnsupportedLanguageError(self.language, capabilities.name, capabilities.languages)
+        if self.language == "auto" and not capabilities.auto_language and not capabilities.languages:
+            raise UnsupportedLanguageError("auto", capabilities.name, capabilities.languages)
+        if self.speaker_files and not capabilities.voice_cloning:
+            raise CapabilityError(
+                f"engine {capabilities.name!r} does not clone voices from reference audio; "
+                "pick one of its built-in voices instead"
+            )
+
+    # --- conveniences ------------------------------------------------------------------------
+    @property
+    def is_text_stream(self) -> bool:
+        return not isinstance(self.text, (str, list))
+
+    def texts(self) -> list[str]:
+        """The text pieces of a non-streaming request."""
+        if isinstance(self.text, str):
+            return [self.text]
+        if isinstance(self.text, list):
+            return [t for t in self.text if t.strip()]
+        raise InvalidRequestError("texts() is not available for streaming text input", "text")
+
+    def copy(self, **changes: Any) -> TTSRequest:
+        if "request_id" not in changes:
+            changes["request_id"] = self.request_id
+        return replace(self, **changes)
+
+    async def load_speaker_audio(self, sample_rate: int | None = None) -> list[TTSOutput]:
+        """Decode, resample and clean the speaker references (cached by content and config).
+
+        Engines call this in phase 1; the work runs in a thread so the event loop stays free.
+        """
+        import asyncio
+
+        from .audio.references import load_references
+
+        sr = sample_rate or self.reference_sample_rate
+        return await asyncio.to_thread(
+            load_references, list(self.speaker_files), sr, self.audio_config, self.reference_sample_rate,
+            self.max_ref_length,
+        )
+
+
+def _sniff_audio_file(path: Path) -> None:
+    """Fail early on files that are clearly not audio (reads headers only, not the whole file)."""
+    import soundfile as sf
+
+    try:
+        sf.info(str(path))
+        return
+    except Exception:
+        pass
+    try:  # compressed formats (mp3, ogg/opus, m4a, webm) through FFmpeg
+        import av
+
+        with av.open(str(path)) as container:
+            if container.streams.audio:
+                return
+    except Exception:
+        pass
+    raise InvalidRequestError(f"speaker file {str(path)!r} is not a readable audio file", "speaker_files")
