@@ -1,0 +1,1 @@
+"""The ``auralis`` command line."""
