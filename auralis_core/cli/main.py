@@ -26,7 +26,13 @@ class _AuralisGroup(click.Group):
         try:
             command = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
-            raise click.ClickException(f"`auralis {name}` is unavailable: {exc}") from exc
+            reason = f"`auralis {name}` is unavailable: {exc}"
+
+            @click.command(name, help=reason, context_settings={"ignore_unknown_options": True})
+            @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+            def command(args: tuple[str, ...]) -> None:
+                raise click.ClickException(reason)
+
         self.add_command(command, name)
         return command
 
