@@ -1,6 +1,6 @@
 """Narrate a long text file (an e-book chapter) to one audio file, streaming to disk-friendly chunks.
 
-Usage: python examples/ebook.py BOOK.txt OUT.flac [--engine espeak] [--voice en-gb]
+Usage: python examples/ebook.py [BOOK.txt] [-o OUT.flac] [--engine espeak] [--voice en-gb]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ SAMPLE = (
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("book", nargs="?", type=Path, help="UTF-8 text file (a built-in sample if omitted)")
-    parser.add_argument("out", nargs="?", type=Path, default=Path("out/ebook.flac"))
+    parser.add_argument("-o", "--out", type=Path, default=Path("out/ebook.flac"))
     parser.add_argument("--engine")
     parser.add_argument("--voice")
     args = parser.parse_args()
