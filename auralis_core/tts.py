@@ -160,16 +160,20 @@ class TTS:
         out.request_id = request.request_id
         return out
 
+    async def _create_voice(self, name: str, speaker_files: Sequence[Any] | Any, request_kwargs: dict[str, Any]) -> VoiceProfile:
+        """Runs on the engine loop: validate, let the engine compute conditioning, store it."""
+        validate_voice_name(name)
+        request = TTSRequest(text=name, speaker_files=speaker_files, **request_kwargs)
+        request.validate_for(self.capabilities)
+        profile = await self.engine.create_voice(name, request)
+        self.voices.add(profile)
+        return profile
+
     async def register_voice_async(
         self, name: str, speaker_files: Sequence[Any] | Any, **request_kwargs: Any
     ) -> VoiceProfile:
         """Compute a cloned voice's conditioning once and keep it under ``name``."""
-        validate_voice_name(name)
-        request = TTSRequest(text=name, speaker_files=speaker_files, **request_kwargs)
-        request.validate_for(self.capabilities)
-        profile = await self._loop.run_async(self.engine.create_voice(name, request))
-        self.voices.add(profile)
-        return profile
+        return await self._loop.run_async(self._create_voice(name, speaker_files, request_kwargs))
 
     async def shutdown_async(self) -> None:
         if self._closed:
@@ -192,12 +196,7 @@ class TTS:
         return self._loop.iterate(self.scheduler.run(prepared))
 
     def register_voice(self, name: str, speaker_files: Sequence[Any] | Any, **request_kwargs: Any) -> VoiceProfile:
-        validate_voice_name(name)
-        request = TTSRequest(text=name, speaker_files=speaker_files, **request_kwargs)
-        request.validate_for(self.capabilities)
-        profile = self._loop.run(self.engine.create_voice(name, request))
-        self.voices.add(profile)
-        return profile
+        return self._loop.run(self._create_voice(name, speaker_files, request_kwargs))
 
     def load_voice(self, path: str | os.PathLike[str], name: str | None = None) -> VoiceProfile:
         profile = VoiceProfile.load(path)
