@@ -67,3 +67,9 @@ async def iter_sentences(
             yield sentence
     for sentence in buffer.flush():
         yield sentence
+
+
+def split_sentences(text: str, min_chars: int = 12, max_chars: int = 300) -> list[str]:
+    """Split a whole text into sentences with the same rules as the streaming path."""
+    buffer = SentenceBuffer(min_chars, max_chars)
+    return buffer.push(text + " ") + buffer.flush()

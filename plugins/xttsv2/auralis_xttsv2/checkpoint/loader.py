@@ -1,0 +1,324 @@
+"""`load_checkpoint`: a local directory or Hugging Face repo id -> a ready `XTTSModel`.
+
+Sizes come from the checkpoint's config (fine-tuned checkpoints with another vocabulary or layer
+count load as they are); every tensor is checked against the model before ``load_state_dict``
+(``strict=True``) so that a mismatch names the key and both shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from auralis_core.errors import EngineLoadError
+
+from ..model.config import XTTSConfig
+from ..model.xtts import XTTSModel
+from .layouts import (
+    ASTRAMIND_CORE_WEIGHTS,
+    astramind_to_ours,
+    detect_layout,
+    infer_hifigan_sizes,
+    normalize_coqui_keys,
+    read_json,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ASTRAMIND_GPT_REPO = "AstraMindAI/xtts2-gpt"
+_DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
+           "half": torch.float16, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class Speaker:
+    gpt_cond_latent: torch.Tensor  # [1, 32, D]
+    speaker_embedding: torch.Tensor  # [1, 512, 1]
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: XTTSModel
+    config: XTTSConfig
+    vocab_path: Path
+    layout: str
+    source: Path
+    speakers: dict[str, Speaker] = field(default_factory=dict)
+
+
+def resolve_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+            raise EngineLoadError(f"unsupported dtype {dtype}; use float32, float16 or bfloat16")
+        return dtype
+    try:
+        return _DTYPES[str(dtype).lower().removeprefix("torch.")]
+    except KeyError:
+        raise EngineLoadError(f"unsupported dtype {dtype!r}; use one of {sorted(_DTYPES)}") from None
+
+
+# --- reading files ----------------------------------------------------------------------------
+class _StubUnpickler(pickle.Unpickler):
+    """Unpickles old ``model.pth`` files whose ``config`` entry is a pickled Coqui object."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.startswith(("TTS.", "coqpit", "trainer.")):
+            return type(name, (), {"__setstate__": lambda self, state: None, "__init__": lambda self, *a, **k: None})
+        return super().find_class(module, name)
+
+
+class _StubPickleModule:
+    Unpickler = _StubUnpickler
+    load = pickle.load
+    __name__ = "auralis_stub_pickle"
+
+
+def read_model_pth(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise EngineLoadError(f"missing checkpoint file: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        logger.warning("%s holds pickled Coqui objects; reading its tensors only", path)
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_StubPickleModule)
+        except Exception as e:  # noqa: BLE001 - any failure means an unreadable file
+            raise EngineLoadError(f"could not read {path}: {e}") from e
+    except Exception as e:  # noqa: BLE001
+        raise EngineLoadError(f"could not read {path} (corrupt or not a torch checkpoint): {e}") from e
+    sd = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise EngineLoadError(f"{path} has no state dict under 'model'")
+    return sd
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise EngineLoadError(f"missing checkpoint file: {path}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise EngineLoadError(f"could not read {path} (corrupt safetensors file): {e}") from e
+
+
+def vocab_size(path: Path) -> int:
+    """Number of token ids a tokenizers-format ``vocab.json`` defines (max id + 1)."""
+    data = read_json(path)
+    ids = list((data.get("model") or {}).get("vocab", {}).values()) if isinstance(data.get("model"), dict) else []
+    ids += [t["id"] for t in data.get("added_tokens", []) if isinstance(t, dict) and "id" in t]
+    if not ids:
+        raise EngineLoadError(f"{path} is not a tokenizers vocabulary (no model.vocab)")
+    return max(ids) + 1
+
+
+def _token_id(path: Path, token: str) -> int | None:
+    data = read_json(path)
+    for t in data.get("added_tokens", []):
+        if t.get("content") == token:
+            return int(t["id"])
+    vocab = (data.get("model") or {}).get("vocab", {})
+    return int(vocab[token]) if token in vocab else None
+
+
+# --- building ---------------------------------------------------------------------------------
+def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: Path, *, source: str
+                ) -> XTTSModel:
+    """Check config against vocab and tensors, then load ``strict=True``."""
+    n_vocab = vocab_size(vocab)
+    emb = state_dict.get("gpt.text_embedding.weight")
+    if emb is not None and emb.shape[0] != n_vocab:
+        raise EngineLoadError(
+            f"vocabulary size mismatch: {vocab} defines {n_vocab} tokens but the checkpoint's "
+            f"gpt.text_embedding.weight has {emb.shape[0]} rows"
+        )
+    # as Coqui: the vocabulary decides the text token count and the [START]/[STOP] ids
+    config.gpt.number_text_tokens = n_vocab
+    for attr, token in (("start_text_token", "[START]"), ("stop_text_token", "[STOP]")):
+        tid = _token_id(vocab, token)
+        if tid is not None:
+            setattr(config.gpt, attr, tid)
+    config.hifigan = infer_hifigan_sizes(state_dict, config.hifigan)
+    with torch.device("meta"):
+        probe = XTTSModel(config)
+    expected = probe.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {', '.join(missing[:5])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:5])})")
+        raise EngineLoadError(f"checkpoint {source} does not match the XTTS model: " + "; ".join(parts))
+    for key, ref in expected.items():
+        if tuple(state_dict[key].shape) != tuple(ref.shape):
+            raise EngineLoadError(
+                f"shape mismatch for {key!r} in {source}: checkpoint has {list(state_dict[key].shape)}, "
+                f"config {config_summary(config)} expects {list(ref.shape)}"
+            )
+    model = XTTSModel(config)
+    model.load_state_dict(state_dict, strict=True)
+    return model.eval()
+
+
+def config_summary(config: XTTSConfig) -> str:
+    g = config.gpt
+    return f"(layers={g.layers}, width={g.hidden_size}, heads={g.num_heads}, text tokens={g.number_text_tokens})"
+
+
+def _speakers_from_pth(path: Path) -> dict[str, Speaker]:
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001
+        raise EngineLoadError(f"could not read speaker file {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise EngineLoadError(f"{path} does not map speaker names to latents")
+    out = {}
+    for name, entry in data.items():
+        try:
+            out[str(name)] = Speaker(entry["gpt_cond_latent"].float(), entry["speaker_embedding"].float())
+        except (KeyError, TypeError, AttributeError) as e:
+            raise EngineLoadError(f"speaker {name!r} in {path} lacks gpt_cond_latent/speaker_embedding") from e
+    return out
+
+
+def read_speakers_safetensors(path: Path) -> dict[str, Speaker]:
+    import json
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            names = json.loads((f.metadata() or {}).get("speakers", "[]"))
+            return {name: Speaker(f.get_tensor(f"speaker_{i}.gpt_cond_latent"),
+                                  f.get_tensor(f"speaker_{i}.speaker_embedding")) for i, name in enumerate(names)}
+    except Exception as e:  # noqa: BLE001
+        raise EngineLoadError(f"could not read speaker file {path}: {e}") from e
+
+
+def _require(paths: list[Path], layout: str) -> None:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise EngineLoadError(f"{layout} checkpoint is missing: {', '.join(missing)}")
+
+
+def read_checkpoint(path: Path, gpt_path: Path | None = None
+                    ) -> tuple[str, XTTSConfig, dict[str, torch.Tensor], Path, dict[str, Speaker]]:
+    """Read any supported local layout into (layout, config, state dict in our names, vocab, speakers)."""
+    layout = detect_layout(path)
+    speakers: dict[str, Speaker] = {}
+    if layout == "coqui":
+        _require([path / "config.json", path / "model.pth", path / "vocab.json"], "Coqui XTTS")
+        config = XTTSConfig.from_coqui(read_json(path / "config.json"))
+        sd = normalize_coqui_keys(read_model_pth(path / "model.pth"))
+        vocab = path / "vocab.json"
+        if (path / "speakers_xtts.pth").is_file():
+            speakers = _speakers_from_pth(path / "speakers_xtts.pth")
+    elif layout == "auralis":
+        _require([path / "config.json", path / "model.safetensors", path / "vocab.json"], "auralis XTTS")
+        config = XTTSConfig.from_dict(read_json(path / "config.json"))
+        sd = read_safetensors(path / "model.safetensors")
+        vocab = path / "vocab.json"
+        if (path / "speakers.safetensors").is_file():
+            speakers = read_speakers_safetensors(path / "speakers.safetensors")
+    else:
+        core_dir = path / "core_xttsv2" if (path / "core_xttsv2" / ASTRAMIND_CORE_WEIGHTS).is_file() else path
+        if gpt_path is None:
+            gpt_path = path / "gpt"
+        if not gpt_path.is_dir():
+            raise EngineLoadError(
+                f"AstraMindAI checkpoint {path}: its GPT part was not found at {gpt_path} "
+                f"(pass gpt_path=, e.g. a local copy of {DEFAULT_ASTRAMIND_GPT_REPO})"
+            )
+        gpt_weights = sorted(gpt_path.glob("*.safetensors"))
+        if not gpt_weights:
+            raise EngineLoadError(f"AstraMindAI GPT folder {gpt_path} is missing its *.safetensors weights")
+        _require([core_dir / "config.json", core_dir / ASTRAMIND_CORE_WEIGHTS], "AstraMindAI XTTS")
+        vocab = next((d / n for d in (gpt_path, core_dir, path) for n in ("vocab.json", "tokenizer.json")
+                      if (d / n).is_file()), None)
+        if vocab is None:
+            raise EngineLoadError(f"AstraMindAI checkpoint is missing its tokenizer: no vocab.json or "
+                                  f"tokenizer.json in {gpt_path} or {core_dir}")
+        gpt_cfg = read_json(gpt_path / "config.json") if (gpt_path / "config.json").is_file() else None
+        config = XTTSConfig.from_astramind(read_json(core_dir / "config.json"), gpt_cfg)
+        gpt_sd: dict[str, torch.Tensor] = {}
+        for f in gpt_weights:
+            gpt_sd.update(read_safetensors(f))
+        sd = astramind_to_ours(read_safetensors(core_dir / ASTRAMIND_CORE_WEIGHTS), gpt_sd)
+    return layout, config, sd, vocab, speakers
+
+
+# --- hub --------------------------------------------------------------------------------------
+def _looks_like_repo_id(s: str) -> bool:
+    parts = s.split("/")
+    return len(parts) == 2 and all(parts) and not s.startswith((".", "/", "~")) and not os.path.exists(s)
+
+
+def download(repo_id: str, revision: str | None = None) -> Path:
+    """``snapshot_download`` of a hub repo; offline or unavailable -> one clear EngineLoadError."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as e:  # pragma: no cover - declared dependency
+        raise EngineLoadError("loading from the Hugging Face Hub needs huggingface_hub") from e
+    patterns = ["config.json", "vocab.json", "tokenizer.json", "model.pth", "speakers_xtts.pth",
+                "*.safetensors", "tokenizer_config.json"]
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns))
+    except Exception as e:  # noqa: BLE001 - hub errors come in many types
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+        why = "HF_HUB_OFFLINE is set and it is not in the local cache" if offline else f"{type(e).__name__}: {e}"
+        raise EngineLoadError(
+            f"could not fetch XTTS checkpoint {repo_id!r} from the Hugging Face Hub ({why}); needed files: "
+            "config.json + model.pth + vocab.json (Coqui layout), or config.json + model.safetensors + vocab.json"
+        ) from e
+
+
+def load_checkpoint(
+    path_or_repo_id: str | os.PathLike[str],
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | str | None = torch.float32,
+    *,
+    gpt_path: str | os.PathLike[str] | None = None,
+    revision: str | None = None,
+) -> LoadedCheckpoint:
+    """Load an XTTS-v2 checkpoint (Coqui, AstraMindAI or auralis layout) from disk or the Hub.
+
+    ``gpt_path`` is the GPT half of an AstraMindAI checkpoint (a directory or repo id; defaults to
+    ``<path>/gpt``, or ``AstraMindAI/xtts2-gpt`` for the ``AstraMindAI/xttsv2`` repo).
+    """
+    target_dtype = resolve_dtype(dtype)
+    src = str(path_or_repo_id)
+    path = Path(src).expanduser()
+    if not path.exists():
+        if not _looks_like_repo_id(src):
+            raise EngineLoadError(f"checkpoint {src!r} not found: neither a local directory nor a hub repo id")
+        path = download(src, revision)
+        if gpt_path is None and (path / ASTRAMIND_CORE_WEIGHTS).is_file():
+            gpt_path = DEFAULT_ASTRAMIND_GPT_REPO
+    gpt_dir = None
+    if gpt_path is not None:
+        gpt_dir = Path(gpt_path).expanduser()
+        if not gpt_dir.exists() and _looks_like_repo_id(str(gpt_path)):
+            gpt_dir = download(str(gpt_path), None)
+    layout, config, sd, vocab, speakers = read_checkpoint(path, gpt_dir)
+    model = build_model(config, sd, vocab, source=str(path))
+    try:
+        model = model.to(device)
+    except (RuntimeError, AssertionError) as e:
+        raise EngineLoadError(f"could not move the XTTS model to device {device!r}: {e}") from e
+    if target_dtype != torch.float32:
+        model.cast(target_dtype)
+    logger.info("loaded XTTS %s checkpoint from %s %s", layout, path, config_summary(config))
+    return LoadedCheckpoint(model=model, config=config, vocab_path=vocab, layout=layout, source=path,
+                            speakers=speakers)
