@@ -134,7 +134,7 @@ class TTS:
         if request.voice is not None and request.voice_profile is None:
             if request.voice in self.voices:
                 request = request.copy(voice_profile=self.voices.get(request.voice))
-            elif request.voice not in self.engine.list_voices():
+            elif not self.engine.has_voice(request.voice):
                 raise VoiceNotFoundError(request.voice, self.list_voices())
         return request
 

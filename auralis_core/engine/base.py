@@ -131,6 +131,11 @@ class BaseAsyncTTSEngine(ABC):
         """Built-in voice names of the loaded model."""
         return self.get_capabilities().voices
 
+    def has_voice(self, name: str) -> bool:
+        """Whether ``name`` is a voice this engine speaks by itself (override for voice syntaxes
+        that a list cannot hold, such as eSpeak's ``en-gb+f3``)."""
+        return name in self.list_voices()
+
     async def create_voice(self, name: str, request: TTSRequest) -> VoiceProfile:
         """Compute conditioning for ``request.speaker_files`` once, so it can be reused by name."""
         from ..errors import CapabilityError

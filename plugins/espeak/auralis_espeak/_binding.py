@@ -2,7 +2,9 @@
 
 eSpeak NG keeps global state and is not re-entrant, so every call into the library goes through
 one process-wide lock. Synthesis uses AUDIO_OUTPUT_SYNCHRONOUS: `espeak_Synth` returns after the
-whole text has been rendered through our callback.
+whole text has been rendered through our callback. eSpeak carries a little state from one call
+to the next (a sentence may come out a few samples longer or shorter depending on what was said
+before), so outputs are equal in content, not bit-identical, across call histories.
 """
 
 from __future__ import annotations

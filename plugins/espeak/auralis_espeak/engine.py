@@ -66,6 +66,9 @@ class ESpeakEngine(BaseAsyncTTSEngine):
     def list_voices(self) -> tuple[str, ...]:
         return self.capabilities.voices
 
+    def has_voice(self, name: str) -> bool:
+        return resolve_voice(name) is not None
+
     def _pick_voice(self, request: TTSRequest) -> str:
         if request.voice is not None:
             resolved = resolve_voice(request.voice)
