@@ -1,0 +1,45 @@
+"""The interface every XTTS generation backend implements.
+
+A backend turns (conditioning latents, text tokens, sampling parameters) into audio codes plus
+the ``final_norm`` hidden state that predicted each code -- the latents HiFi-GAN decodes -- and
+hands them out incrementally so the engine can start decoding audio before the sequence ends.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import torch
+
+from ..model.sampling import SamplingParams
+
+
+@dataclass
+class GenerationRequest:
+    cond_latents: torch.Tensor  # [1, 32, D]
+    text_tokens: torch.Tensor  # [L] raw tokenizer ids (no [START]/[STOP])
+    params: SamplingParams
+    max_new_tokens: int | None = None  # None: the model's limit (stop token included)
+    seed: int | None = None  # per-sequence generator: results do not depend on batch composition
+    stream_every: int = 0  # hand out a chunk every N codes (0: only when finished)
+    ignore_stop: bool = False  # benchmarks: force exactly max_new_tokens codes
+
+
+@dataclass
+class TokenChunk:
+    codes: torch.Tensor  # [n] new codes (may end with the stop token)
+    hidden_states: torch.Tensor  # [n, D] the hidden state that predicted each code
+    finished: bool
+    stopped: bool  # finished because the stop token was generated
+
+
+class GenerationBackend(ABC):
+    @abstractmethod
+    def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
+        """Async generator of chunks for one sequence; closing it early cancels the sequence."""
+
+    @abstractmethod
+    async def shutdown(self) -> None:
+        """Stop workers and release memory."""

@@ -1,0 +1,177 @@
+"""`XTTSv2Engine`: XTTS-v2 behind the Auralis two-phase contract.
+
+Phase 1 resolves the voice to conditioning (registered voice, built-in speaker, or reference audio
+through a content-hash cache), detects the language if asked, and cuts the text into segments of
+token ids. Phase 2 submits a segment to the generation backend, where it shares decode steps with
+every other segment in flight, and turns its latents into audio with the streaming HiFi-GAN
+decoder (windows of ``stream_chunk_codes`` codes when streaming, one decode at the end otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from auralis_core import (
+    BaseAsyncTTSEngine,
+    EngineCapabilities,
+    GenerationContext,
+    SegmentWorkItem,
+    TTSOutput,
+    TTSRequest,
+    VoiceNotFoundError,
+)
+from auralis_core.engine.base import ConditioningConfig
+from auralis_core.errors import InvalidRequestError
+from auralis_core.voices import VoiceProfile
+
+from .backend import GenerationBackend, GenerationRequest, TorchBackend
+from .checkpoint import load_checkpoint
+from .model.sampling import SamplingParams
+from .model.xtts import GPT_SAMPLE_RATE
+from .plugin import CAPABILITIES
+from .streaming import StreamingDecoder
+from .voices import ConditioningCache, XTTSConditioning
+
+DEFAULT_REPO = "coqui/XTTS-v2"
+OUTPUT_SAMPLE_RATE = 24000
+
+
+class XTTSv2Engine(BaseAsyncTTSEngine):
+    capabilities = CAPABILITIES
+    conditioning_config = ConditioningConfig(uses_speaker_reference=True, reference_sample_rate=GPT_SAMPLE_RATE)
+
+    def __init__(
+        self,
+        checkpoint: Any,
+        backend: str = "torch",
+        max_batch_size: int = 8,
+        stream_chunk_codes: int = 24,
+    ) -> None:
+        from .text import TextPipeline, XTTSTokenizer
+
+        self.checkpoint = checkpoint
+        self.model = checkpoint.model.eval()
+        self.config = checkpoint.config
+        self.text = TextPipeline(XTTSTokenizer(checkpoint.vocab_path), max_text_tokens=self.config.gpt.max_text_tokens)
+        self.backend: GenerationBackend = self._make_backend(backend, max_batch_size)
+        self.stream_chunk_codes = stream_chunk_codes
+        self.conditioning = ConditioningCache(self.model)
+        self.speakers = {
+            name: XTTSConditioning(s.gpt_cond_latent.float(), s.speaker_embedding.float())
+            for name, s in (checkpoint.speakers or {}).items()
+        }
+        names = tuple(sorted(self.speakers))
+        self._capabilities = dataclasses.replace(
+            CAPABILITIES, voices=names, default_voice=names[0] if names else None, native_speed=True
+        )
+        # HiFi-GAN and the encoders run here, beside the GPT worker thread, off the event loop
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-decode")
+
+    def _make_backend(self, name: str, max_batch_size: int) -> GenerationBackend:
+        if name == "torch":
+            return TorchBackend(self.model, max_batch_size=max_batch_size)
+        if name == "vllm":
+            raise InvalidRequestError("the vLLM backend is not part of this release yet; use backend='torch'", "backend")
+        raise InvalidRequestError(f"unknown XTTS backend {name!r}; choose 'torch'", "backend")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_name_or_path: str | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        **kwargs: Any,
+    ) -> XTTSv2Engine:
+        """Load a Coqui, AstraMindAI or converted checkpoint from a directory or a hub id."""
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        ckpt = load_checkpoint(model_name_or_path or DEFAULT_REPO, device=device, dtype=dtype)
+        return cls(ckpt, **kwargs)
+
+    # --- facts ---------------------------------------------------------------------------------
+    def get_capabilities(self) -> EngineCapabilities:
+        return self._capabilities
+
+    def list_voices(self) -> tuple[str, ...]:
+        return self._capabilities.voices
+
+    # --- voices --------------------------------------------------------------------------------
+    async def _conditioning_for(self, request: TTSRequest) -> XTTSConditioning:
+        if request.voice_profile is not None:
+            return XTTSConditioning.from_profile(request.voice_profile, self.config.gpt.hidden_size)
+        if request.speaker_files:
+            references = await request.load_speaker_audio(GPT_SAMPLE_RATE)
+            return await self._run(
+                self.conditioning.compute, references, request.gpt_cond_len, request.gpt_cond_chunk_len,
+                request.max_ref_length,
+            )
+        voice = request.voice or self._capabilities.default_voice
+        if voice is None:
+            raise InvalidRequestError(
+                "XTTS-v2 speaks in a cloned voice: pass speaker_files (reference audio) or a registered voice",
+                "voice",
+            )
+        if voice not in self.speakers:
+            raise VoiceNotFoundError(voice, self.speakers)
+        return self.speakers[voice]
+
+    async def create_voice(self, name: str, request: TTSRequest) -> VoiceProfile:
+        if not request.speaker_files:
+            raise InvalidRequestError("creating a voice needs reference audio (speaker_files)", "speaker_files")
+        conditioning = await self._conditioning_for(request.copy(voice_profile=None))
+        return conditioning.to_profile(name, references=str(len(request.speaker_files)))
+
+    # --- phase 1 -------------------------------------------------------------------------------
+    async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
+        request.validate_for(self._capabilities)
+        conditioning = await self._conditioning_for(request)
+        segments = []
+        for text in request.texts():
+            prepared = await self._run(self.text.prepare, text, request.language)
+            segments.extend(prepared)
+        items = [
+            SegmentWorkItem(request.request_id, i, seg.text, seg.language, payload=seg.token_ids)
+            for i, seg in enumerate(segments)
+        ]
+        return GenerationContext(request, items, conditioning=conditioning, sample_rate=OUTPUT_SAMPLE_RATE)
+
+    # --- phase 2 -------------------------------------------------------------------------------
+    async def process_tokens_to_speech(self, item: SegmentWorkItem, context: GenerationContext) -> AsyncIterator[TTSOutput]:
+        request = context.request
+        conditioning: XTTSConditioning = context.conditioning
+        params = SamplingParams(
+            do_sample=request.do_sample,
+            temperature=request.temperature,
+            top_k=request.top_k or None,
+            top_p=request.top_p,
+            repetition_penalty=request.repetition_penalty,
+            length_penalty=request.length_penalty,
+        )
+        generation = GenerationRequest(
+            conditioning.gpt_cond_latents,
+            torch.tensor(item.payload, dtype=torch.long),
+            params,
+            max_new_tokens=request.extra.get("max_new_tokens"),
+            seed=None if request.seed is None else request.seed + item.index,
+            stream_every=self.stream_chunk_codes if request.stream else 0,
+            ignore_stop=bool(request.extra.get("ignore_stop", False)),
+        )
+        decoder = StreamingDecoder(
+            self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_codes, speed=request.speed
+        )
+        async for chunk in self.backend.generate(generation):
+            audio = await self._run(decoder.push, chunk.hidden_states, chunk.finished)
+            if audio is not None and audio.numel():
+                yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE, metadata={"codes": int(chunk.codes.numel())})
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def shutdown(self) -> None:
+        await self.backend.shutdown()
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,109 @@
+"""Incremental HiFi-GAN decoding of GPT latents at constant cost per chunk.
+
+HiFi-GAN's input is the latent sequence stretched from the code rate to its own frame rate
+(linear interpolation, see `HifiDecoder.forward`). That stretch is local, so the frames of the
+first ``m`` codes equal those of the full sequence except near the end; past it, the generator is
+a stack of convolutions, so a window of frames with enough context on both sides reproduces the
+full decode exactly. `StreamingDecoder` therefore
+
+1. stretches the latents received so far (cheap: linear interpolation of a ``[T, D]`` matrix),
+2. decodes only the frames not yet emitted plus ``context_frames`` on the left and the frames
+   still held back on the right,
+3. emits samples up to the last frame that no future latent can change, crossfading a few
+   samples over each seam to hide the last floating-point differences.
+
+The cost of a chunk depends on the chunk size and the context only, not on how much audio has
+been produced before.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .model.xtts import XTTSModel
+
+
+class StreamingDecoder:
+    def __init__(
+        self,
+        model: XTTSModel,
+        speaker_embedding: torch.Tensor,  # [1, 512, 1]
+        chunk_codes: int = 24,
+        context_frames: int = 48,
+        holdback_codes: int = 4,
+        crossfade_samples: int = 256,
+        speed: float = 1.0,
+    ) -> None:
+        if chunk_codes < 1 or context_frames < 0 or holdback_codes < 1:
+            raise ValueError("chunk_codes and holdback_codes must be >= 1, context_frames >= 0")
+        c = model.config.hifigan
+        self.model = model
+        self.speaker_embedding = speaker_embedding.to(model.device)
+        self.chunk_codes = chunk_codes
+        self.context_frames = context_frames
+        self.holdback_codes = holdback_codes
+        self.crossfade = crossfade_samples
+        self.speed = speed
+        self.hop = 1
+        for u in c.upsample_rates:
+            self.hop *= u  # samples per HiFi-GAN frame
+        self._scale1 = c.ar_mel_length_compression / c.output_hop_length
+        self._scale2 = c.output_sample_rate / c.input_sample_rate if c.output_sample_rate != c.input_sample_rate else 1.0
+        self._latents: list[torch.Tensor] = []  # [n, D] pieces
+        self._count = 0
+        self._emitted_frames = 0
+        self._decoded_codes = 0
+        self._tail: torch.Tensor | None = None  # samples decoded past the last emitted frame
+
+    @property
+    def frames_per_code(self) -> float:
+        return self._scale1 * self._scale2 / self.speed
+
+    def _frames(self, latents: torch.Tensor) -> torch.Tensor:
+        """``[T, D]`` latents -> HiFi-GAN input frames ``[1, D, F]`` (the reference's stretches)."""
+        z = latents.T[None].to(self.model.device, self.model.dtype)
+        if self.speed != 1.0:
+            z = F.interpolate(z, scale_factor=1.0 / max(self.speed, 0.05), mode="linear")
+        z = F.interpolate(z, scale_factor=[self._scale1], mode="linear")
+        if self._scale2 != 1.0:
+            z = F.interpolate(z, scale_factor=[self._scale2], mode="linear")
+        return z
+
+    @torch.inference_mode()
+    def push(self, hidden_states: torch.Tensor, final: bool = False) -> torch.Tensor | None:
+        """Add latents ``[n, D]``; returns new audio samples ``[S]`` when a chunk is ready."""
+        if hidden_states.numel():
+            self._latents.append(hidden_states)
+            self._count += hidden_states.shape[0]
+        if not final and self._count - self._decoded_codes < self.chunk_codes + self.holdback_codes:
+            return None
+        if self._count == 0:
+            return torch.zeros(0)
+        return self._decode(final)
+
+    def _decode(self, final: bool) -> torch.Tensor:
+        latents = torch.cat(self._latents)
+        self._latents = [latents]
+        frames = self._frames(latents)  # [1, D, F] for all codes so far (interpolation only)
+        total = frames.shape[-1]
+        # frames beyond this may still change when more latents arrive (interpolation at the end)
+        stable = total if final else max(0, int((self._count - self.holdback_codes) * self.frames_per_code) - 1)
+        if stable <= self._emitted_frames:
+            return torch.zeros(0)
+        start = max(0, self._emitted_frames - self.context_frames)
+        right = total if final else min(total, stable + self.context_frames)
+        g = self.speaker_embedding.to(frames.dtype)
+        wav = self.model.hifigan_decoder.waveform_decoder(frames[..., start:right], g)[0, 0].float()
+        lo = (self._emitted_frames - start) * self.hop
+        hi = (stable - start) * self.hop
+        out = wav[lo:hi]
+        if self._tail is not None and self.crossfade:
+            n = min(self.crossfade, len(self._tail), len(out))
+            ramp = torch.linspace(0.0, 1.0, n + 2)[1:-1]
+            out = out.clone()
+            out[:n] = self._tail[:n] * (1 - ramp) + out[:n] * ramp
+        self._tail = wav[hi : hi + self.crossfade].clone() if not final else None
+        self._emitted_frames = stable
+        self._decoded_codes = self._count
+        return out.cpu()
