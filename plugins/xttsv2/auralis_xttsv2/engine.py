@@ -4,12 +4,13 @@ Phase 1 resolves the voice to conditioning (registered voice, built-in speaker, 
 through a content-hash cache), detects the language if asked, and cuts the text into segments of
 token ids. Phase 2 submits a segment to the generation backend, where it shares decode steps with
 every other segment in flight, and turns its latents into audio with the streaming HiFi-GAN
-decoder (windows of ``stream_chunk_codes`` codes when streaming, one decode at the end otherwise).
+decoder (windows of ``stream_chunk_tokens`` codes when streaming, one decode at the end otherwise).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from auralis_core.errors import InvalidRequestError
 from auralis_core.voices import VoiceProfile
 
 from .backend import GenerationBackend, GenerationRequest, TorchBackend
-from .checkpoint import load_checkpoint
+from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .model.sampling import SamplingParams
 from .model.xtts import GPT_SAMPLE_RATE
 from .plugin import CAPABILITIES
@@ -48,20 +49,28 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
 
     def __init__(
         self,
-        checkpoint: Any,
+        checkpoint: LoadedCheckpoint,
         backend: str = "torch",
         max_batch_size: int = 8,
-        stream_chunk_codes: int = 24,
+        stream_chunk_tokens: int = 24,
+        stream_context_frames: int = 48,
+        conditioning_cache_size: int = 64,
     ) -> None:
+        """Wrap a loaded checkpoint. ``max_batch_size`` bounds the sequences sharing one decode
+        step; ``stream_chunk_tokens`` is the audio-code count per streamed chunk (~46 ms of audio
+        each) and ``stream_context_frames`` the HiFi-GAN frames of context decoded on each side of a
+        streamed window (exactness at seams vs. cost)."""
         from .text import TextPipeline, XTTSTokenizer
 
+        if stream_chunk_tokens < 1 or stream_context_frames < 0:
+            raise InvalidRequestError("stream_chunk_tokens must be >= 1 and stream_context_frames >= 0", "stream_chunk_tokens")
         self.checkpoint = checkpoint
         self.model = checkpoint.model.eval()
         self.config = checkpoint.config
         self.text = TextPipeline(XTTSTokenizer(checkpoint.vocab_path), max_text_tokens=self.config.gpt.max_text_tokens)
-        self.backend: GenerationBackend = self._make_backend(backend, max_batch_size)
-        self.stream_chunk_codes = stream_chunk_codes
-        self.conditioning = ConditioningCache(self.model)
+        self.stream_chunk_tokens = stream_chunk_tokens
+        self.stream_context_frames = stream_context_frames
+        self.conditioning = ConditioningCache(self.model, size=conditioning_cache_size)
         self.speakers = {
             name: XTTSConditioning(s.gpt_cond_latent.float(), s.speaker_embedding.float())
             for name, s in (checkpoint.speakers or {}).items()
@@ -70,6 +79,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         self._capabilities = dataclasses.replace(
             CAPABILITIES, voices=names, default_voice=names[0] if names else None, native_speed=True
         )
+        self.backend: GenerationBackend = self._make_backend(backend, max_batch_size)
         # HiFi-GAN and the encoders run here, beside the GPT worker thread, off the event loop
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-decode")
 
@@ -86,11 +96,20 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         model_name_or_path: str | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
+        gpt_path: str | None = None,
+        revision: str | None = None,
         **kwargs: Any,
     ) -> XTTSv2Engine:
-        """Load a Coqui, AstraMindAI or converted checkpoint from a directory or a hub id."""
+        """Load a Coqui, AstraMindAI or converted checkpoint from a directory or a hub id.
+
+        ``device`` defaults to CUDA when present; ``dtype`` to float32 (float16/bfloat16 run the
+        GPT and HiFi-GAN in half precision). Other keywords go to `XTTSv2Engine.__init__`
+        (``backend``, ``max_batch_size``, ``stream_chunk_tokens``, ...).
+        """
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        ckpt = load_checkpoint(model_name_or_path or DEFAULT_REPO, device=device, dtype=dtype)
+        ckpt = load_checkpoint(
+            model_name_or_path or DEFAULT_REPO, device=device, dtype=dtype, gpt_path=gpt_path, revision=revision
+        )
         return cls(ckpt, **kwargs)
 
     # --- facts ---------------------------------------------------------------------------------
@@ -134,6 +153,9 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         for text in request.texts():
             prepared = await self._run(self.text.prepare, text, request.language)
             segments.extend(prepared)
+        if not segments:
+            raise InvalidRequestError("the text has nothing to speak once normalised (only symbols?)", "text")
+        _generation_options(request)  # fail in phase 1, before any segment is queued
         items = [
             SegmentWorkItem(request.request_id, i, seg.text, seg.language, payload=seg.token_ids)
             for i, seg in enumerate(segments)
@@ -152,22 +174,26 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             repetition_penalty=request.repetition_penalty,
             length_penalty=request.length_penalty,
         )
+        max_new_tokens, ignore_stop = _generation_options(request)
         generation = GenerationRequest(
             conditioning.gpt_cond_latents,
             torch.tensor(item.payload, dtype=torch.long),
             params,
-            max_new_tokens=request.extra.get("max_new_tokens"),
+            max_new_tokens=max_new_tokens,
             seed=None if request.seed is None else request.seed + item.index,
-            stream_every=self.stream_chunk_codes if request.stream else 0,
-            ignore_stop=bool(request.extra.get("ignore_stop", False)),
+            stream_every=self.stream_chunk_tokens if request.stream else 0,
+            ignore_stop=ignore_stop,
         )
         decoder = StreamingDecoder(
-            self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_codes, speed=request.speed
+            self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_tokens,
+            context_frames=self.stream_context_frames, speed=request.speed,
         )
-        async for chunk in self.backend.generate(generation):
-            audio = await self._run(decoder.push, chunk.hidden_states, chunk.finished)
-            if audio is not None and audio.numel():
-                yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE, metadata={"codes": int(chunk.codes.numel())})
+        # aclosing: a consumer that stops listening cancels the sequence now, not at garbage collection
+        async with contextlib.aclosing(self.backend.generate(generation)) as chunks:
+            async for chunk in chunks:
+                audio = await self._run(decoder.push, chunk.hidden_states, chunk.finished)
+                if audio is not None and audio.numel():
+                    yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE, metadata={"codes": int(chunk.codes.numel())})
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -175,3 +201,17 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
     async def shutdown(self) -> None:
         await self.backend.shutdown()
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _generation_options(request: TTSRequest) -> tuple[int | None, bool]:
+    """XTTS options in ``request.extra``: ``max_new_tokens`` (cap on audio codes per segment) and
+    ``ignore_stop`` (generate exactly ``max_new_tokens`` codes: benchmarks)."""
+    max_new = request.extra.get("max_new_tokens")
+    if max_new is not None and (isinstance(max_new, bool) or not isinstance(max_new, int) or max_new < 1):
+        raise InvalidRequestError(f"extra['max_new_tokens'] must be a positive integer, got {max_new!r}", "max_new_tokens")
+    ignore_stop = request.extra.get("ignore_stop", False)
+    if not isinstance(ignore_stop, bool):
+        raise InvalidRequestError(f"extra['ignore_stop'] must be a bool, got {ignore_stop!r}", "ignore_stop")
+    if ignore_stop and max_new is None:
+        raise InvalidRequestError("extra['ignore_stop'] needs extra['max_new_tokens'] (the fixed length)", "ignore_stop")
+    return max_new, ignore_stop

@@ -76,7 +76,9 @@ class StreamingDecoder:
         if hidden_states.numel():
             self._latents.append(hidden_states)
             self._count += hidden_states.shape[0]
-        if not final and self._count - self._decoded_codes < self.chunk_codes + self.holdback_codes:
+        # a chunk every ``chunk_codes`` codes, in step with the backend's ``stream_every``; the last
+        # ``holdback_codes`` of each wait for the next chunk (their frames may still change)
+        if not final and self._count - self._decoded_codes < self.chunk_codes:
             return None
         if self._count == 0:
             return torch.zeros(0)
@@ -100,7 +102,7 @@ class StreamingDecoder:
         out = wav[lo:hi]
         if self._tail is not None and self.crossfade:
             n = min(self.crossfade, len(self._tail), len(out))
-            ramp = torch.linspace(0.0, 1.0, n + 2)[1:-1]
+            ramp = torch.linspace(0.0, 1.0, n + 2, device=out.device)[1:-1]
             out = out.clone()
             out[:n] = self._tail[:n] * (1 - ramp) + out[:n] * ramp
         self._tail = wav[hi : hi + self.crossfade].clone() if not final else None

@@ -18,6 +18,10 @@ from ..model.sampling import SamplingParams
 
 @dataclass
 class GenerationRequest:
+    """One sequence to generate: a sentence of one request. The backend builds the prompt
+    ``[cond latents | [START] text [STOP] | <start_audio>]`` itself, so a vLLM backend can pass the
+    same prefix as prompt embeddings."""
+
     cond_latents: torch.Tensor  # [1, 32, D]
     text_tokens: torch.Tensor  # [L] raw tokenizer ids (no [START]/[STOP])
     params: SamplingParams
@@ -29,6 +33,9 @@ class GenerationRequest:
 
 @dataclass
 class TokenChunk:
+    """New codes of one sequence with their hidden states (the HiFi-GAN input), so audio can be
+    decoded as soon as a chunk exists and no second GPT pass is needed."""
+
     codes: torch.Tensor  # [n] new codes (may end with the stop token)
     hidden_states: torch.Tensor  # [n, D] the hidden state that predicted each code
     finished: bool
@@ -36,6 +43,8 @@ class TokenChunk:
 
 
 class GenerationBackend(ABC):
+    """Runs many sequences at once; each caller sees only its own sequence's chunks."""
+
     @abstractmethod
     def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
         """Async generator of chunks for one sequence; closing it early cancels the sequence."""

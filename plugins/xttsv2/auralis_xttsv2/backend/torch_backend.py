@@ -85,7 +85,8 @@ class TorchBackend(GenerationBackend):
         seed = request.seed if request.seed is not None else random.getrandbits(63)
         seq = _Sequence(
             request, asyncio.get_running_loop(), asyncio.Queue(),
-            torch.Generator(device="cpu").manual_seed(seed), max(1, limit),
+            # on the model's device: torch.multinomial needs a generator where the probabilities are
+            torch.Generator(device=self.model.device).manual_seed(seed), max(1, limit),
         )
         self._waiting.put(seq)
         self._wake.set()
@@ -105,6 +106,7 @@ class TorchBackend(GenerationBackend):
         self._closing = True
         self._wake.set()
         await asyncio.to_thread(self._thread.join, 30)
+        self._fail_waiting()  # a sequence queued while the worker was exiting
 
     # --- worker thread ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -123,8 +125,18 @@ class TorchBackend(GenerationBackend):
                 for seq in self._active:
                     seq.emit(GenerationError(f"XTTS generation failed: {exc}"))
                 self._active.clear()
+        # nothing may wait forever: fail what is in flight and what never got a slot
         for seq in self._active:
             seq.emit(GenerationError("the XTTS backend shut down"))
+        self._active.clear()
+        self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        while True:
+            try:
+                self._waiting.get_nowait().emit(GenerationError("the XTTS backend shut down"))
+            except queue.Empty:
+                return
 
     def _drop_cancelled(self) -> None:
         for i in reversed(range(len(self._active))):

@@ -111,3 +111,36 @@ async def test_cancellation_frees_the_slot(reference, backend):
             break
         await asyncio.sleep(0.01)
     assert not backend._active
+
+
+async def test_sequences_share_decode_steps(reference, backend):
+    """Continuous batching: 3 sequences of 20 codes take about 20 decode steps, not 60."""
+    cond = torch.from_numpy(reference["cond_default"])
+    tokens = torch.from_numpy(reference["text_tokens"][0])
+    requests = [GenerationRequest(cond, tokens[: 8 + 3 * i], GREEDY, max_new_tokens=20, ignore_stop=True) for i in range(3)]
+    before = backend.steps
+    results = await asyncio.gather(*[_run(backend, r) for r in requests])
+    assert all(len(codes) == 20 for codes, _, _ in results)
+    assert backend.steps - before < 30
+
+
+async def test_shutdown_fails_running_and_waiting_sequences(small_ckpt, reference):
+    from auralis_core.errors import GenerationError
+
+    backend = TorchBackend(small_ckpt.model, max_batch_size=1)
+    cond = torch.from_numpy(reference["cond_default"])
+    tokens = torch.from_numpy(reference["text_tokens"][0])
+    long = GenerationRequest(cond, tokens, GREEDY, ignore_stop=True, stream_every=1)  # the model's limit: 57
+    started = asyncio.Event()
+
+    async def consume():
+        async for _ in backend.generate(long):
+            started.set()
+
+    tasks = [asyncio.create_task(consume()) for _ in range(3)]  # one runs, two wait for the slot
+    await asyncio.wait_for(started.wait(), timeout=10)
+    await backend.shutdown()  # the first still has ~55 steps to go
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
+    assert all(isinstance(r, GenerationError) for r in results)
+    with pytest.raises(GenerationError, match="shut down"):
+        await _run(backend, long)

@@ -1,0 +1,58 @@
+"""`ServerConfig`: every knob of the server in one validated object (CLI flags map onto it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+OPENAI_VOICES: tuple[str, ...] = (
+    "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage", "shimmer", "verse",
+)
+"""OpenAI's built-in voice names; some clients refuse to send anything else."""
+
+OPENAI_SPEECH_MODELS: tuple[str, ...] = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+"""Model names OpenAI clients send by default; served as aliases of the loaded engine."""
+
+# Per-engine defaults for OpenAI's voice names. Engines not listed map every name to their
+# default voice. Override with ServerConfig.voice_aliases / `--voice-alias alloy=en-gb`.
+DEFAULT_VOICE_ALIASES: dict[str, dict[str, str]] = {
+    "espeak": {
+        "alloy": "en-us", "ash": "en-us+m3", "ballad": "en-gb+m2", "cedar": "en-us+m1",
+        "coral": "en-us+f3", "echo": "en-gb", "fable": "en-gb+f2", "marin": "en-us+f4",
+        "nova": "en-us+f2", "onyx": "en-us+m7", "sage": "en-gb+f4", "shimmer": "en-us+f1",
+        "verse": "en-us+m2",
+    },
+}
+
+
+class ServerConfig(BaseModel):
+    """Configuration of one server process (one engine, one model)."""
+
+    engine: str | None = None
+    model: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_key: str | None = None
+    max_concurrency: int = Field(8, ge=1, description="segments synthesised at once by the scheduler")
+    max_queue: int = Field(32, ge=0, description="requests allowed to wait beyond max_concurrency before 429")
+    request_timeout: float | None = Field(None, gt=0, description="seconds per synthesis request")
+    voices_dir: Path | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_input_chars: int = Field(4096, ge=1)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="total size of one voice upload")
+    served_model_names: list[str] = Field(default_factory=lambda: list(OPENAI_SPEECH_MODELS))
+    voice_aliases: dict[str, str] = Field(default_factory=dict, description="OpenAI voice name -> engine voice")
+    llm_base_url: str | None = Field(None, description="upstream OpenAI-compatible LLM for /v1/chat/completions")
+    llm_api_key: str | None = None
+    llm_model: str | None = Field(None, description="model sent upstream when the client's names a TTS model")
+    allow_llm_override: bool = Field(True, description="let requests pick another upstream with llm_base_url")
+    graceful_shutdown_timeout: float = Field(30.0, ge=0)
+    retry_after_seconds: int = Field(1, ge=1)
+
+    def aliases_for(self, engine: str, default_voice: str | None) -> dict[str, str | None]:
+        """OpenAI voice name -> engine voice (None = the engine's default)."""
+        base: dict[str, str | None] = {name: default_voice for name in OPENAI_VOICES}
+        base.update(DEFAULT_VOICE_ALIASES.get(engine, {}))
+        base.update(self.voice_aliases)
+        return base

@@ -1,0 +1,101 @@
+"""`ServerRuntime`: the process-wide state routes share (model, readiness, admission, metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .config import ServerConfig
+from .errors import APIError
+from .metrics import ServerMetrics
+
+if TYPE_CHECKING:
+    from ..tts import TTS
+
+log = logging.getLogger("auralis.server")
+
+
+class ServerRuntime:
+    """Loads the model off the event loop (so liveness answers during loading) and admits requests.
+
+    Admission: at most ``max_concurrency + max_queue`` synthesis requests are inside the server at
+    once; the next one gets 429 with ``Retry-After`` instead of waiting without bound.
+    """
+
+    def __init__(self, config: ServerConfig, tts: TTS | None = None) -> None:
+        self.config = config
+        self.tts: TTS | None = tts
+        self.owns_tts = tts is None
+        self.status = "ok" if tts is not None else "loading"
+        self.detail: str | None = None
+        self.metrics = ServerMetrics()
+        self.active = 0
+        self.stopping = False
+        self._lock = threading.Lock()
+
+    @property
+    def capacity(self) -> int:
+        return self.config.max_concurrency + self.config.max_queue
+
+    # --- loading -------------------------------------------------------------------------------
+    async def load(self) -> None:
+        if self.tts is not None:
+            return
+        from ..tts import TTS
+
+        try:
+            self.tts = await asyncio.to_thread(
+                TTS.from_pretrained,
+                self.config.model,
+                engine=self.config.engine,
+                max_concurrency=self.config.max_concurrency,
+                request_timeout=self.config.request_timeout,
+                voices_dir=self.config.voices_dir,
+            )
+        except Exception as exc:
+            self.status, self.detail = "failed", f"{type(exc).__name__}: {exc}"
+            log.error("model failed to load: %s", self.detail)
+            return
+        self.status = "ok"
+        log.info("engine %s ready", self.tts.engine_name)
+
+    async def close(self) -> None:
+        self.stopping = True
+        if self.tts is not None and self.owns_tts:
+            await self.tts.shutdown_async()
+
+    def ready_tts(self) -> TTS:
+        """The loaded model, or 503 while it loads (or after it failed)."""
+        if self.tts is None or self.status != "ok":
+            msg = "the model is still loading" if self.status == "loading" else f"the model failed to load: {self.detail}"
+            raise APIError(503, msg, type="server_error", code="model_not_ready",
+                           headers={"Retry-After": str(self.config.retry_after_seconds)})
+        return self.tts
+
+    # --- admission -----------------------------------------------------------------------------
+    def acquire(self) -> Callable[[], None]:
+        """Take one request slot; returns an idempotent release (a stream holds it until it ends)."""
+        with self._lock:
+            if self.active >= self.capacity:
+                self.metrics.rejected += 1
+                raise APIError(
+                    429,
+                    f"server busy: {self.active} requests in progress (limit {self.capacity}); retry shortly",
+                    type="rate_limit_error",
+                    code="server_busy",
+                    headers={"Retry-After": str(self.config.retry_after_seconds)},
+                )
+            self.active += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if not released:
+                    released = True
+                    self.active -= 1
+
+        return release

@@ -1,0 +1,131 @@
+"""Request and response bodies of the HTTP API (OpenAI's shapes plus Auralis extensions)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ResponseFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class VoiceObject(BaseModel):
+    """OpenAI's custom-voice reference ``{"id": "..."}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=256)
+
+
+class SpeechRequest(BaseModel):
+    """``POST /v1/audio/speech``. Fields after ``stream_format`` are Auralis extensions, sent by the
+    openai client with ``extra_body={...}``. Unknown fields are rejected (as OpenAI does)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=256, description="engine name or a served model alias")
+    input: str = Field(description="text to speak; longer than the server's limit (default 4096) is 413")
+    voice: Union[str, VoiceObject] = Field(description="built-in, uploaded or OpenAI voice name, or {'id': name}")
+    instructions: str | None = Field(None, max_length=4096, description="accepted; engines that cannot follow it ignore it")
+    response_format: ResponseFormat = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    stream_format: Literal["audio", "sse"] = "audio"
+    # --- Auralis extensions ---
+    language: str | None = Field(None, min_length=1, max_length=32, description="language code or 'auto'")
+    temperature: float | None = Field(None, gt=0, le=5)
+    top_p: float | None = Field(None, gt=0, le=1)
+    top_k: int | None = Field(None, ge=0, le=100_000)
+    repetition_penalty: float | None = Field(None, gt=0, le=100)
+    length_penalty: float | None = Field(None, ge=-10, le=10)
+    do_sample: bool | None = None
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    speaker_audio: list[str] | None = Field(
+        None, max_length=16, description="reference clips as base64 (any decodable format) for one-off cloning"
+    )
+    normalize: bool | None = Field(None, description="reference audio: loudness normalisation")
+    trim_silence: bool | None = Field(None, description="reference audio: trim leading/trailing silence")
+    noise_reduction: bool | None = Field(None, description="reference audio: spectral noise reduction")
+    enhance_speech: bool | None = Field(None, description="reference audio: speech enhancement")
+    sample_rate: int | None = Field(
+        None, ge=8000, le=48000, description="output rate; default 24000 (OpenAI's), see native_sample_rate"
+    )
+    native_sample_rate: bool = Field(False, description="keep the engine's own sample rate (pcm included)")
+
+
+class SpeechUsage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class VoiceInfo(BaseModel):
+    """One voice. ``object``/``id``/``name``/``created_at``/``type`` follow OpenAI's voice object."""
+
+    id: str
+    object: Literal["audio.voice"] = "audio.voice"
+    name: str
+    created_at: int
+    type: Literal["builtin", "audio_sample", "alias"]
+    engine: str
+    alias_of: str | None = None
+
+
+class VoiceList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[VoiceInfo]
+
+
+class VoiceDeleted(BaseModel):
+    id: str
+    object: Literal["audio.voice.deleted"] = "audio.voice.deleted"
+    deleted: bool = True
+
+
+class Health(BaseModel):
+    status: Literal["ok", "loading", "failed", "stopping"]
+    engine: str | None = None
+    detail: str | None = None
+
+
+class ChatAudioParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    voice: Union[str, VoiceObject] = "alloy"
+    format: Literal["pcm16", "wav", "mp3", "opus", "flac", "aac"] = "pcm16"
+
+
+class ChatRequest(BaseModel):
+    """``POST /v1/chat/completions``: relayed upstream; extra fields pass through untouched."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1, max_length=256)
+    messages: list[dict[str, Any]] = Field(min_length=1)
+    stream: bool = False
+    modalities: list[Literal["text", "audio"]] | None = None
+    audio: ChatAudioParams | None = None
+    # --- Auralis extensions ---
+    llm_base_url: str | None = Field(None, description="override the upstream LLM base URL for this request")
+    llm_api_key: str | None = None
+    llm_model: str | None = Field(None, description="model name sent upstream (default: `model`)")
+    language: str | None = None
