@@ -41,7 +41,9 @@ def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> t
     config = Path(model_name_or_path) / "config.json"
     if config.is_file():
         try:
-            model_type = json.loads(config.read_text()).get("model_type")
+            data = json.loads(config.read_text())
+            # Coqui's configs say "model": "xtts"; Hugging Face-style ones say "model_type"
+            model_type = data.get("model_type") or data.get("model")
         except (OSError, json.JSONDecodeError) as exc:
             raise EngineLoadError(f"cannot read {config}: {exc}") from exc
         spec = engine_for_model_type(model_type) if model_type else None
@@ -141,7 +143,7 @@ class TTS:
     # --- async API -----------------------------------------------------------------------------
     async def stream_async(self, request: TTSRequest | str, **overrides: Any) -> AsyncIterator[TTSOutput]:
         """Audio chunks in playback order as they are generated."""
-        prepared = self._prepare(request, overrides)
+        prepared = self._prepare(request, {**overrides, "stream": True})
         async for chunk in self._loop.iterate_async(self.scheduler.run(prepared)):
             yield chunk
 
@@ -192,7 +194,7 @@ class TTS:
         return self._loop.run(self._collect(prepared))
 
     def stream(self, request: TTSRequest | str, **overrides: Any) -> Iterator[TTSOutput]:
-        prepared = self._prepare(request, overrides)
+        prepared = self._prepare(request, {**overrides, "stream": True})
         return self._loop.iterate(self.scheduler.run(prepared))
 
     def register_voice(self, name: str, speaker_files: Sequence[Any] | Any, **request_kwargs: Any) -> VoiceProfile:

@@ -27,35 +27,35 @@ def _norm_except_dim0(v: torch.Tensor) -> torch.Tensor:
     return v.pow(2).sum(dim=tuple(range(1, v.dim())), keepdim=True).sqrt()
 
 
-class WNConv1d(nn.Module):
-    """Weight-normalised ``Conv1d`` with ``weight_g``/``weight_v``/``bias`` parameters."""
+class _WeightNormed(nn.Module):
+    """``weight = weight_g * weight_v / ||weight_v||`` (norm over all dims but 0), as the checkpoint stores it."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, dilation: int = 1, padding: int = 0) -> None:
+    def __init__(self, weight_shape: tuple[int, int, int], cout: int) -> None:
         super().__init__()
-        self.dilation, self.padding = dilation, padding
-        self.weight_v = nn.Parameter(torch.randn(cout, cin, kernel) * 0.01)
+        self.weight_v = nn.Parameter(torch.randn(*weight_shape) * 0.01)
         self.weight_g = nn.Parameter(_norm_except_dim0(self.weight_v.detach()).clone())
         self.bias = nn.Parameter(torch.zeros(cout))
 
     @property
     def weight(self) -> torch.Tensor:
         return self.weight_v * (self.weight_g / _norm_except_dim0(self.weight_v))
+
+
+class WNConv1d(_WeightNormed):
+    """Weight-normalised ``Conv1d`` with ``weight_g``/``weight_v``/``bias`` parameters."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, dilation: int = 1, padding: int = 0) -> None:
+        super().__init__((cout, cin, kernel), cout)
+        self.dilation, self.padding = dilation, padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv1d(x, self.weight, self.bias, padding=self.padding, dilation=self.dilation)
 
 
-class WNConvTranspose1d(nn.Module):
+class WNConvTranspose1d(_WeightNormed):
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, padding: int) -> None:
-        super().__init__()
+        super().__init__((cin, cout, kernel), cout)
         self.stride, self.padding = stride, padding
-        self.weight_v = nn.Parameter(torch.randn(cin, cout, kernel) * 0.01)
-        self.weight_g = nn.Parameter(_norm_except_dim0(self.weight_v.detach()).clone())
-        self.bias = nn.Parameter(torch.zeros(cout))
-
-    @property
-    def weight(self) -> torch.Tensor:
-        return self.weight_v * (self.weight_g / _norm_except_dim0(self.weight_v))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv_transpose1d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)

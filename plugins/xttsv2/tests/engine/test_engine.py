@@ -38,11 +38,16 @@ def tts():
 
 
 def test_loads_by_engine_name():
-    # Coqui's config.json says ``"model": "xtts"`` (no ``model_type``), so the engine is named here
     with TTS.from_pretrained(str(SMALL), engine="xttsv2", device="cpu") as tts:
         assert tts.engine_name == "xttsv2"
         assert tts.list_voices() == ["Ana Florence", "Claribel Dervla"]
         assert tts.capabilities.sample_rate == 24000 and tts.capabilities.voice_cloning
+
+
+def test_engine_detected_from_checkpoint_config():
+    # Coqui's config.json says ``"model": "xtts"`` (no ``model_type``); the registry maps it to xttsv2
+    with TTS.from_pretrained(str(SMALL), device="cpu") as tts:
+        assert tts.engine_name == "xttsv2"
 
 
 def test_builtin_speaker_generation(tts):
