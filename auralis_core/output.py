@@ -80,15 +80,34 @@ class TTSOutput:
         return cls(tensor.detach().to("cpu").float().numpy().squeeze(), sample_rate, **kwargs)
 
     # --- encoding / files --------------------------------------------------------------------
-    def to_bytes(self, format: str = "wav", **options: Any) -> bytes:
-        """Encode to ``wav``, ``pcm`` (raw 16-bit little-endian), ``flac``, ``mp3``, ``opus`` or ``aac``."""
+    def to_bytes(
+        self,
+        format: str = "wav",
+        *,
+        sample_rate: int | None = None,
+        bit_depth: int | None = None,
+        bitrate: int | str | None = None,
+        channels: int = 1,
+        subtype: str | None = None,
+    ) -> bytes:
+        """Encode to a complete file of ``format``.
+
+        Formats: ``wav``, ``pcm`` (raw little-endian), ``flac``, ``mp3``, ``opus`` (Ogg Opus),
+        ``aac`` (ADTS), ``m4a`` (AAC in MP4), ``webm`` (Opus in WebM). ``sample_rate`` resamples
+        first (soxr); ``bit_depth`` for wav (8/16/24/32), pcm (16/24/32) and flac (16/24);
+        ``bitrate`` (e.g. ``"64k"``) for the compressed formats; ``channels=2`` writes the mono
+        signal on both channels; ``subtype`` is a libsndfile subtype for wav/flac (``"FLOAT"``).
+        Codecs with fixed rates (opus: 8/12/16/24/48 kHz) run at the next supported rate.
+        """
         from .audio.codecs import encode
 
-        return encode(self.samples, self.sample_rate, format, **options)
+        audio = self if sample_rate is None else self.resample(sample_rate)
+        return encode(audio.samples, audio.sample_rate, format, bit_depth=bit_depth, bitrate=bitrate,
+                      channels=channels, subtype=subtype)
 
     def save(self, path: str | os.PathLike[str], format: str | None = None, **options: Any) -> Path:
-        """Write to ``path``; the format comes from the extension unless given."""
-        from .audio.codecs import format_from_path
+        """Write to ``path``; the format comes from the extension unless given (options: see ``to_bytes``)."""
+        from .audio.formats import format_from_path
 
         path = Path(path)
         fmt = format or format_from_path(path)
@@ -98,21 +117,39 @@ class TTSOutput:
         return path
 
     @classmethod
-    def from_bytes(cls, data: bytes, **kwargs: Any) -> TTSOutput:
+    def from_bytes(
+        cls,
+        data: bytes,
+        format: str | None = None,
+        *,
+        sample_rate: int | None = None,
+        bit_depth: int = 16,
+        channels: int = 1,
+        **kwargs: Any,
+    ) -> TTSOutput:
+        """Decode wav, flac, mp3, ogg (opus/vorbis), m4a/aac, webm... (downmixed to mono).
+
+        Headerless ``format="pcm"`` needs ``sample_rate`` (``bit_depth``/``channels`` optional).
+        Raises ``AudioDecodeError`` for corrupt, empty or zero-length data.
+        """
         from .audio.codecs import decode
 
-        samples, sr = decode(data)
+        samples, sr = decode(data, format, sample_rate=sample_rate, bit_depth=bit_depth, channels=channels)
         return cls(samples, sr, **kwargs)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> TTSOutput:
+        """Read an audio file of any format ``from_bytes`` reads (``.pcm``/``.raw`` need ``sample_rate=``)."""
         from .audio.codecs import decode_file
 
-        samples, sr = decode_file(path)
+        decode_keys = {"format", "sample_rate", "bit_depth", "channels"}
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in decode_keys}
+        samples, sr = decode_file(path, **options)
         return cls(samples, sr, **kwargs)
 
     # --- processing --------------------------------------------------------------------------
     def resample(self, target_sr: int) -> TTSOutput:
+        """This audio at ``target_sr`` Hz (libsoxr, high quality)."""
         from .audio.processing import resample
 
         if target_sr == self.sample_rate:
@@ -120,8 +157,8 @@ class TTSOutput:
         return self._replace(resample(self.samples, self.sample_rate, target_sr), target_sr)
 
     def change_speed(self, factor: float) -> TTSOutput:
-        """Time-stretch by ``factor`` (2.0 = twice as fast) keeping pitch."""
-        from .audio.processing import change_speed
+        """Time-stretch by ``factor`` in [0.25, 4] (2.0 = twice as fast) keeping pitch (FFmpeg atempo)."""
+        from .audio.tempo import change_speed
 
         return self._replace(change_speed(self.samples, self.sample_rate, factor), self.sample_rate)
 

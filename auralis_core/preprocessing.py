@@ -11,8 +11,18 @@ from .errors import InvalidRequestError
 class AudioPreprocessingConfig:
     """What to do to reference audio before an engine sees it.
 
-    The processing itself lives in :mod:`auralis_core.audio.enhance`; engines receive audio that
-    already went through it, so every engine benefits from the same clean-up.
+    - ``normalize``: bring integrated loudness (ITU-R BS.1770, pyloudnorm) to ``target_lufs``,
+      peaks held at or below -1 dBFS.
+    - ``trim_silence``: cut leading/trailing audio quieter than ``trim_threshold_db`` relative
+      to the loudest 5 ms (5 ms kept on each side).
+    - ``noise_reduction``: spectral (STFT Wiener) noise reduction with the noise profile taken
+      from the quietest frames; up to 20 dB of attenuation.
+    - ``enhance_speech``: 70 Hz high-pass (rumble, hum, DC) plus a -3 dB cut at 200 Hz and a
+      +4 dB presence lift at 3.5 kHz, both scaled by ``enhance_amount`` in [0, 1].
+
+    Order: enhance -> noise reduction -> trim -> normalize. The processing itself lives in
+    :mod:`auralis_core.audio.enhance`; engines receive audio that already went through it, so
+    every engine benefits from the same clean-up. Results are cached by audio content + config.
     """
 
     normalize: bool = True
