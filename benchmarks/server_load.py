@@ -44,7 +44,7 @@ async def one(client: httpx.AsyncClient, url: str, leave_early: bool, fmt: str) 
     body = {"model": "tts-1", "voice": "alloy", "input": TEXT, "response_format": fmt}
     started = time.perf_counter()
     first = None
-    size = 0
+    pieces: list[bytes] = []
     try:
         async with client.stream("POST", url + "/v1/audio/speech", json=body) as response:
             if response.status_code != 200:
@@ -53,12 +53,22 @@ async def one(client: httpx.AsyncClient, url: str, leave_early: bool, fmt: str) 
             async for piece in response.aiter_bytes():
                 if first is None:
                     first = time.perf_counter() - started
-                size += len(piece)
+                pieces.append(piece)
                 if leave_early:
                     break  # closing the stream mid-body = client disconnect
     except httpx.HTTPError as exc:
         return {"status": 0, "error": f"{type(exc).__name__}: {exc}"}
-    return {"status": 200, "ttfa": first, "wall": time.perf_counter() - started, "bytes": size, "left_early": leave_early}
+    return {"status": 200, "ttfa": first, "wall": time.perf_counter() - started, "body": b"".join(pieces),
+            "left_early": leave_early}
+
+
+def _audio_seconds(body: bytes, fmt: str) -> float:
+    """Duration of one response body (decoded, except raw pcm: 24 kHz 16-bit mono)."""
+    if fmt == "pcm":
+        return len(body) / (24000 * 2)
+    from auralis_core import TTSOutput
+
+    return TTSOutput.from_bytes(body).duration
 
 
 async def run(url: str, clients: int, requests: int, disconnect: float, fmt: str, seed: int) -> dict:
@@ -87,8 +97,7 @@ async def run(url: str, clients: int, requests: int, disconnect: float, fmt: str
     complete = [r for r in results if r["status"] == 200 and not r["left_early"]]
     early = [r for r in results if r["status"] == 200 and r["left_early"]]
     errors = [r for r in results if r["status"] != 200]
-    bytes_per_second = 24000 * 2  # pcm/wav at 24 kHz 16-bit
-    audio_seconds = sum(r["bytes"] for r in complete) / bytes_per_second
+    audio_seconds = sum(_audio_seconds(r["body"], fmt) for r in complete)
     ttfa = [r["ttfa"] for r in results if r.get("ttfa") is not None]
     return {
         "clients": clients,
@@ -116,7 +125,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--disconnect", type=float, default=0.25, help="fraction of clients that leave after the first bytes")
-    parser.add_argument("--format", default="pcm", choices=["pcm", "wav"])
+    parser.add_argument("--format", default="pcm", choices=["pcm", "wav", "mp3", "opus", "aac", "flac"])
     parser.add_argument("--max-concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "server_load.json")

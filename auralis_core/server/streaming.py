@@ -74,7 +74,7 @@ class SpeechStream:
             self._first = None
             while chunk is not None:
                 self.audio_seconds += chunk.duration
-                data = self.encoder.feed(chunk.samples)
+                data = await self.encoder.feed_async(chunk.samples)
                 if data:
                     if self.ttfa is None:
                         self.ttfa = time.perf_counter() - self.started
@@ -83,7 +83,7 @@ class SpeechStream:
                     chunk = await self._chunks.__anext__()
                 except StopAsyncIteration:
                     chunk = None
-            tail = self.encoder.finish()
+            tail = await self.encoder.finish_async()
             if tail:
                 if self.ttfa is None:
                     self.ttfa = time.perf_counter() - self.started

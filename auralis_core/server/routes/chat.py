@@ -112,11 +112,11 @@ class _VoiceChat:
             transcript: str | None = sentence + " "
             async for chunk in self.tts.stream_async(request):
                 self.audio_seconds += chunk.duration
-                data = self.encoder.feed(chunk.samples)
+                data = await self.encoder.feed_async(chunk.samples)
                 if data:
                     self._emit_audio(data, transcript)
                     transcript = None
-        tail = self.encoder.finish()
+        tail = await self.encoder.finish_async()
         if tail:
             self._emit_audio(tail, None)
 
