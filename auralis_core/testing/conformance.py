@@ -43,7 +43,11 @@ class EngineConformanceSuite:
     async def synthesize(engine: BaseAsyncTTSEngine, request: TTSRequest) -> list[list[TTSOutput]]:
         """Both phases, sequentially; chunks grouped per segment."""
         context = await engine.get_generation_context(request)
-        return [[chunk async for chunk in engine.process_tokens_to_speech(item, context)] for item in context.segments]
+        # a loop, not a nested comprehension: async inside a sync comprehension needs Python 3.11
+        segments: list[list[TTSOutput]] = []
+        for item in context.segments:
+            segments.append([chunk async for chunk in engine.process_tokens_to_speech(item, context)])
+        return segments
 
     # --- capabilities ----------------------------------------------------------------------------
     def test_capabilities_are_consistent(self, engine):
