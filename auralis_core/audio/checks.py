@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidRequestError
-from .formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from .formats import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioFormat
 
 
 def check_sample_rate(sample_rate: Any, param: str = "sample_rate") -> int:
@@ -62,3 +62,18 @@ def check_channels(channels: Any) -> int:
     if isinstance(channels, bool) or channels not in (1, 2):
         raise InvalidRequestError(f"channels must be 1 (mono) or 2 (the mono signal on both sides), got {channels!r}", "channels")
     return int(channels)
+
+
+def check_encoder_options(fmt: AudioFormat, bitrate: Any, bit_depth: Any) -> int | None:
+    """Bit rate in bits per second (None: the format's default); refuses options ``fmt`` cannot take."""
+    if bitrate is not None and fmt.library != "pyav":
+        raise InvalidRequestError(f"bitrate applies to compressed formats, not {fmt.name}", "bitrate")
+    if bit_depth is not None:
+        if not fmt.bit_depths:
+            raise InvalidRequestError(f"bit_depth applies to wav, pcm and flac, not {fmt.name}", "bit_depth")
+        if bit_depth not in fmt.bit_depths:
+            raise InvalidRequestError(
+                f"{fmt.name} bit_depth must be one of {', '.join(map(str, fmt.bit_depths))}, got {bit_depth!r}",
+                "bit_depth",
+            )
+    return parse_bitrate(bitrate) if bitrate is not None else None

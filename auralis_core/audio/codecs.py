@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudioDecodeError, InvalidRequestError
-from .checks import check_channels, check_sample_rate, finite_mono
+from .checks import check_channels, check_encoder_options, check_sample_rate, finite_mono
 from .formats import FORMATS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, format_from_path, get_format
 
 SUPPORTED_FORMATS = tuple(FORMATS)
@@ -42,9 +42,7 @@ def encode(samples: Any, sample_rate: int, format: str = "wav", *, bit_depth: in
     if subtype is not None and fmt.library != "soundfile":
         raise InvalidRequestError(f"subtype applies to wav and flac, not {fmt.name}", "subtype")
     if fmt.library == "soundfile":
-        from .streaming import _check_options
-
-        _check_options(fmt, bitrate, bit_depth)
+        check_encoder_options(fmt, bitrate, bit_depth)
         if fmt.name == "flac" and len(samples) == 0 and subtype is None:  # libsndfile writes nothing
             from .streaming import StreamingEncoder
 

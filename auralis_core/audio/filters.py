@@ -15,6 +15,8 @@ def run_filters(samples: np.ndarray, sample_rate: int, chain: Sequence[tuple[str
     import av
     from av.filter import Graph
 
+    from .ffmpeg import make_frame
+
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     time_base = Fraction(1, sample_rate)
     graph = Graph()
@@ -33,11 +35,7 @@ def run_filters(samples: np.ndarray, sample_rate: int, chain: Sequence[tuple[str
                 return
 
     for start in range(0, len(samples), _BLOCK):
-        frame = av.AudioFrame.from_ndarray(samples[None, start : start + _BLOCK], format="flt", layout="mono")
-        frame.sample_rate = sample_rate
-        frame.pts = start
-        frame.time_base = time_base
-        graph.push(frame)
+        graph.push(make_frame(samples[start : start + _BLOCK], "flt", 1, sample_rate, start))
         pull()
     graph.push(None)  # end of stream: filters with look-ahead hand over what they hold
     pull()

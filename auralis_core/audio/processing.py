@@ -1,16 +1,19 @@
-"""Sample-level processing: resampling (soxr) and concatenation; time-stretching lives in ``tempo``."""
+"""Sample-level processing: resampling (soxr, one-shot and streaming) and concatenation.
+
+Time-stretching lives in ``tempo``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidRequestError
 from .checks import check_sample_rate
-from .tempo import change_speed
 
-__all__ = ["change_speed", "concatenate", "resample"]
+__all__ = ["StreamResampler", "concatenate", "resample"]
 
 
 def resample(samples: np.ndarray, source_sr: int, target_sr: int, quality: str = "HQ") -> np.ndarray:
@@ -23,6 +26,27 @@ def resample(samples: np.ndarray, source_sr: int, target_sr: int, quality: str =
     if source_sr == target_sr or len(samples) == 0:
         return samples
     return soxr.resample(samples, source_sr, target_sr, quality=quality).astype(np.float32, copy=False)
+
+
+class StreamResampler:
+    """Chunk-by-chunk soxr resampling; the filter state carries across chunks, so joins do not click.
+
+    ``resampler(chunk)`` returns what is ready; ``resampler(empty, last=True)`` flushes the tail.
+    Equal rates pass samples through untouched.
+    """
+
+    def __init__(self, source_sr: int, target_sr: int, quality: str = "HQ") -> None:
+        self._stream: Any = None
+        if source_sr != target_sr:
+            import soxr
+
+            self._stream = soxr.ResampleStream(source_sr, target_sr, 1, dtype="float32", quality=quality)
+
+    def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
+        samples = np.asarray(samples, dtype=np.float32)
+        if self._stream is None:
+            return samples
+        return self._stream.resample_chunk(samples, last=last)
 
 
 def concatenate(parts: Sequence[np.ndarray], sample_rate: int, silence_s: float = 0.0, crossfade_s: float = 0.0) -> np.ndarray:

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidRequestError
-from .checks import check_channels, check_sample_rate, finite_mono, parse_bitrate
+from .checks import check_channels, check_encoder_options, check_sample_rate, finite_mono
 from .formats import AudioFormat, get_format
 from .pcm import to_pcm_bytes
+from .processing import StreamResampler
 
 _OGG_PAGE_US = 200_000  # Ogg pages / WebM clusters of at most 200 ms: low latency, ~3 % overhead at 32 kb/s
 
@@ -50,11 +51,7 @@ class _FFmpegWriter:
         from .ffmpeg import pick_sample_format
 
         self.output_sample_rate = fmt.codec_sample_rate(sample_rate)
-        self._resampler: Any = None
-        if self.output_sample_rate != sample_rate:
-            import soxr
-
-            self._resampler = soxr.ResampleStream(sample_rate, self.output_sample_rate, 1, dtype="float32", quality="HQ")
+        self._resample = StreamResampler(sample_rate, self.output_sample_rate)
         self._buffered = buffered or not fmt.streamable
         self._sink: Any = io.BytesIO() if self._buffered else _ChunkSink()
         options = {"fflags": "+bitexact"}  # no random Ogg serials or version strings: same input, same bytes
@@ -90,8 +87,7 @@ class _FFmpegWriter:
         self._closed = False
 
     def write(self, samples: np.ndarray) -> bytes:
-        if self._resampler is not None:
-            samples = self._resampler.resample_chunk(samples)
+        samples = self._resample(samples)
         self._pending = np.concatenate([self._pending, samples]) if len(self._pending) else samples
         whole = len(self._pending) // self._frame_size * self._frame_size
         for start in range(0, whole, self._frame_size):
@@ -100,9 +96,7 @@ class _FFmpegWriter:
         return self._drain()
 
     def finish(self) -> bytes:
-        if self._resampler is not None:
-            tail = self._resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-            self._pending = np.concatenate([self._pending, tail])
+        self._pending = np.concatenate([self._pending, self._resample(np.zeros(0, dtype=np.float32), last=True)])
         for start in range(0, len(self._pending), self._frame_size):  # the last frame may be short
             self._encode_frame(self._pending[start : start + self._frame_size])
         self._pending = self._pending[:0]
@@ -213,11 +207,9 @@ class StreamingEncoder:
         self.sample_rate = check_sample_rate(sample_rate)
         self.channels = check_channels(channels)
         self.output_sample_rate = self.sample_rate
-        bitrate_bps = _check_options(fmt, bitrate, bit_depth)
+        bitrate_bps = check_encoder_options(fmt, bitrate, bit_depth)
         self._writer: Any
         if fmt.library == "pyav" or (fmt.name == "flac" and not buffered):
-            if fmt.name == "flac" and bit_depth not in (None, 16, 24):
-                raise InvalidRequestError(f"flac bit_depth must be 16 or 24, got {bit_depth}", "bit_depth")
             self._writer = _FFmpegWriter(fmt, self.sample_rate, self.channels, bitrate_bps, bit_depth, buffered)
             self.output_sample_rate = self._writer.output_sample_rate
         elif fmt.name == "pcm":
@@ -294,20 +286,6 @@ class StreamingEncoder:
                 )
             chunk = chunk.samples
         return finite_mono(chunk)
-
-
-def _check_options(fmt: AudioFormat, bitrate: Any, bit_depth: Any) -> int | None:
-    if bitrate is not None and fmt.library != "pyav":
-        raise InvalidRequestError(f"bitrate applies to compressed formats, not {fmt.name}", "bitrate")
-    if bit_depth is not None:
-        if not fmt.bit_depths:
-            raise InvalidRequestError(f"bit_depth applies to wav, pcm and flac, not {fmt.name}", "bit_depth")
-        if bit_depth not in fmt.bit_depths:
-            raise InvalidRequestError(
-                f"{fmt.name} bit_depth must be one of {', '.join(map(str, fmt.bit_depths))}, got {bit_depth!r}",
-                "bit_depth",
-            )
-    return parse_bitrate(bitrate) if bitrate is not None else None
 
 
 def encode_stream(chunks: Iterable[Any], format: str = "mp3", sample_rate: int = 24000, **options: Any) -> Iterator[bytes]:

@@ -9,31 +9,14 @@ joins, and the bookkeeping the response headers and usage need.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import numpy as np
 
 from ..audio.formats import get_format
+from ..audio.processing import StreamResampler
 from ..audio.streaming import StreamingEncoder
 
 OPENAI_PCM_RATE = 24000
-
-
-class Resampler:
-    """Streaming resampler (soxr keeps filter state across chunks, so no clicks at boundaries)."""
-
-    def __init__(self, source_sr: int, target_sr: int) -> None:
-        self._stream: Any = None
-        if source_sr != target_sr:
-            import soxr
-
-            self._stream = soxr.ResampleStream(source_sr, target_sr, 1, dtype="float32", quality="HQ")
-
-    def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
-        samples = np.asarray(samples, dtype=np.float32)
-        if self._stream is None:
-            return samples
-        return self._stream.resample_chunk(samples, last=last)
 
 
 class AudioStreamEncoder:
@@ -47,7 +30,7 @@ class AudioStreamEncoder:
     def __init__(self, fmt: str, source_sr: int, target_sr: int) -> None:
         self.format = fmt
         self.content_type = get_format(fmt).content_type
-        self._resample = Resampler(source_sr, target_sr)
+        self._resample = StreamResampler(source_sr, target_sr)
         self._encoder = StreamingEncoder(fmt, target_sr)
         self.sample_rate = self._encoder.output_sample_rate
         self._offload = fmt not in ("pcm", "wav")  # raw PCM costs less than a thread hop

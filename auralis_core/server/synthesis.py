@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import binascii
 import logging
 from typing import TYPE_CHECKING, Any
@@ -61,6 +60,16 @@ def resolve_voice(tts: TTS, config: ServerConfig, voice: str | VoiceObject | Non
     raise VoiceNotFoundError(name, list(tts.list_voices()) + list(OPENAI_VOICES))
 
 
+def voice_for_request(tts: TTS, config: ServerConfig, voice: str | VoiceObject | None, language: str | None) -> str | None:
+    """``resolve_voice``, except that an OpenAI alias yields to an explicit language when the
+    engine's voices are its languages (eSpeak): the language then picks the voice."""
+    resolved, via_alias = resolve_voice(tts, config, voice)
+    caps = tts.capabilities
+    if via_alias and language and set(caps.voices) == set(caps.languages):
+        return None
+    return resolved
+
+
 def decode_speaker_audio(clips: list[str], limit: int) -> list[bytes]:
     out: list[bytes] = []
     if sum(len(c) for c in clips) * 3 // 4 > limit:  # size first: never decode what is refused anyway
@@ -80,24 +89,13 @@ def decode_speaker_audio(clips: list[str], limit: int) -> list[bytes]:
 
 
 def check_audio(data: bytes, field: str) -> None:
-    """Refuse what is not decodable audio before the engine sees it."""
+    """Refuse what is not decodable audio before the engine sees it (soundfile, then FFmpeg)."""
     from ..audio.codecs import decode
 
     try:
         decode(data)
-        return
-    except AudioDecodeError:
-        pass
-    try:
-        import av
-
-        with av.open(io.BytesIO(data)) as container:
-            if container.streams.audio:
-                next(container.decode(audio=0))
-                return
-    except Exception:
-        pass
-    raise APIError(400, f"{field}: the file is not decodable audio", param=field, code="invalid_audio")
+    except AudioDecodeError as exc:
+        raise APIError(400, f"{field}: the file is not decodable audio", param=field, code="invalid_audio") from exc
 
 
 def output_rate(body: SpeechRequest, engine_rate: int) -> int:
@@ -118,11 +116,8 @@ def build_request(tts: TTS, config: ServerConfig, body: SpeechRequest) -> TTSReq
         )
     if not body.input.strip():
         raise APIError(400, "input is empty", param="input", code="invalid_value")
-    voice, via_alias = resolve_voice(tts, config, body.voice)
-    caps = tts.capabilities
+    voice = voice_for_request(tts, config, body.voice, body.language)
     language = body.language or "auto"
-    if via_alias and body.language and set(caps.voices) == set(caps.languages):
-        voice = None  # voices are languages (eSpeak): the explicit language picks the voice
     kwargs: dict[str, Any] = {k: getattr(body, k) for k in _SAMPLING_FIELDS if getattr(body, k) is not None}
     enhance = {k: getattr(body, k) for k in _ENHANCE_FIELDS if getattr(body, k) is not None}
     if enhance:
@@ -133,7 +128,7 @@ def build_request(tts: TTS, config: ServerConfig, body: SpeechRequest) -> TTSReq
     if body.instructions:
         log.info("instructions ignored: engine %r cannot follow free-form instructions", tts.engine_name)
     request = TTSRequest(text=body.input, voice=voice, language=language, speed=body.speed, stream=True, **kwargs)
-    request.validate_for(caps)
+    request.validate_for(tts.capabilities)
     return request
 
 

@@ -34,7 +34,7 @@ from ..encoding import OPENAI_PCM_RATE, AudioStreamEncoder
 from ..errors import ERROR_RESPONSES, APIError, to_api_error
 from ..schemas import ChatAudioParams, ChatRequest
 from ..streaming import ClosingStreamingResponse
-from ..synthesis import resolve_voice
+from ..synthesis import voice_for_request
 
 router = APIRouter(dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES, tags=["chat"])
 log = logging.getLogger("auralis.server.chat")
@@ -62,12 +62,13 @@ def _upstream(body: ChatRequest, request: Request) -> tuple[str, dict[str, str]]
 class _VoiceChat:
     """Relays one chat stream and speaks it; `events()` yields SSE payload dicts (or "[DONE]")."""
 
-    def __init__(self, tts: Any, voice: str | None, language: str, fmt: str, lines: AsyncIterator[str]) -> None:
+    def __init__(self, tts: Any, voice: str | None, language: str, encoder: AudioStreamEncoder,
+                 lines: AsyncIterator[str]) -> None:
         self.tts = tts
         self.voice = voice
         self.language = language
         self.lines = lines
-        self.encoder = AudioStreamEncoder(fmt, tts.capabilities.sample_rate, OPENAI_PCM_RATE)
+        self.encoder = encoder
         self.audio_id = f"audio_{uuid.uuid4().hex[:24]}"
         self.out: asyncio.Queue[Any] = asyncio.Queue()
         self.sentences: asyncio.Queue[Any] = asyncio.Queue()
@@ -173,13 +174,10 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
     audio_params = body.audio or ChatAudioParams()
     speak = body.modalities is None or "audio" in body.modalities
     try:
-        voice, via_alias = resolve_voice(tts, runtime.config, audio_params.voice)
-        caps = tts.capabilities
-        if via_alias and body.language and set(caps.voices) == set(caps.languages):
-            voice = None
-        TTSRequest(text="probe", voice=voice, language=body.language or "auto").validate_for(caps)
-        fmt = _FORMATS[audio_params.format]
-        AudioStreamEncoder(fmt, caps.sample_rate, OPENAI_PCM_RATE)  # fail now if the format is unavailable
+        voice = voice_for_request(tts, runtime.config, audio_params.voice, body.language)
+        TTSRequest(text="probe", voice=voice, language=body.language or "auto").validate_for(tts.capabilities)
+        # made now, so an unavailable format fails before the upstream is called
+        encoder = AudioStreamEncoder(_FORMATS[audio_params.format], tts.capabilities.sample_rate, OPENAI_PCM_RATE)
     except Exception as exc:
         raise to_api_error(exc) from exc
     payload = {k: v for k, v in body.model_dump(exclude_none=True).items() if k not in _OURS}
@@ -211,7 +209,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
         raise APIError(502, f"cannot reach the upstream LLM: {type(exc).__name__}", type="server_error",
                        code="upstream_unreachable") from exc
 
-    chat = _VoiceChat(tts, voice, body.language or "auto", fmt, response.aiter_lines())
+    chat = _VoiceChat(tts, voice, body.language or "auto", encoder, response.aiter_lines())
     started = time.perf_counter()
     outcome = {"value": "cancelled"}
 

@@ -22,6 +22,13 @@ from ..synthesis import check_audio, check_model
 router = APIRouter(dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES, tags=["voices"])
 
 
+def _check_name(name: str) -> None:
+    try:
+        validate_voice_name(name)
+    except InvalidRequestError as exc:
+        raise APIError(400, str(exc), param="name", code="invalid_value") from exc
+
+
 def _created_at(profile_meta: dict[str, str]) -> int:
     try:
         return int(float(profile_meta.get("created_at", "0")))
@@ -68,10 +75,7 @@ async def create_voice(
     runtime = request.app.state.runtime
     tts = runtime.ready_tts()
     config = runtime.config
-    try:
-        validate_voice_name(name)
-    except InvalidRequestError as exc:
-        raise APIError(400, str(exc), param="name", code="invalid_value") from exc
+    _check_name(name)
     if not tts.capabilities.voice_cloning:
         raise APIError(400, f"engine {tts.engine_name!r} does not clone voices; use one of its built-in voices",
                        param="audio_sample", code="voice_cloning_unsupported")
@@ -115,10 +119,7 @@ async def create_voice(
 async def delete_voice(request: Request, name: str) -> VoiceDeleted:
     runtime = request.app.state.runtime
     tts = runtime.ready_tts()
-    try:
-        validate_voice_name(name)
-    except InvalidRequestError as exc:
-        raise APIError(400, str(exc), param="name", code="invalid_value") from exc
+    _check_name(name)
     if name not in tts.voices:
         if tts.engine.has_voice(name):
             raise APIError(400, f"{name!r} is a built-in voice of {tts.engine_name!r}; only uploaded voices can be deleted",
