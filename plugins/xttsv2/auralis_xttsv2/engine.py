@@ -148,14 +148,12 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
     # --- phase 1 -------------------------------------------------------------------------------
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
         request.validate_for(self._capabilities)
+        _generation_options(request)  # fail in phase 1, before conditioning and any segment
         conditioning = await self._conditioning_for(request)
-        segments = []
+        segments = []  # TextPipeline.prepare raises rather than return nothing to speak
         for text in request.texts():
             prepared = await self._run(self.text.prepare, text, request.language)
             segments.extend(prepared)
-        if not segments:
-            raise InvalidRequestError("the text has nothing to speak once normalised (only symbols?)", "text")
-        _generation_options(request)  # fail in phase 1, before any segment is queued
         items = [
             SegmentWorkItem(request.request_id, i, seg.text, seg.language, payload=seg.token_ids)
             for i, seg in enumerate(segments)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from auralis_core.errors import GenerationError
 
@@ -58,6 +57,13 @@ class TorchBackend(GenerationBackend):
             raise ValueError("max_batch_size must be >= 1")
         self.model = model
         self.max_batch_size = max_batch_size
+        if model.device.type == "cuda":
+            # cuDNN attention builds an execution plan for every new KV length it meets: in half
+            # precision that cost ~50 ms per step until every length was seen (3x slower decoding
+            # on an H100 for the first requests). The other fused kernels have no such warm-up.
+            # PyTorch's SDPA backend switches are process-wide (``sdpa_kernel`` only scopes them
+            # in time, not to a thread), so this is said once, for the process, here.
+            torch.backends.cuda.enable_cudnn_sdp(False)
         cfg = model.config.gpt
         self._gpt = model.gpt
         self._stop = cfg.stop_audio_token
@@ -112,16 +118,6 @@ class TorchBackend(GenerationBackend):
     # --- worker thread ---------------------------------------------------------------------------
     def _run(self) -> None:
         torch.set_grad_enabled(False)
-        if self.model.device.type == "cuda":
-            # cuDNN attention builds an execution plan for every new KV length it meets: in half
-            # precision that cost ~50 ms per step until every length was seen (3x slower decoding
-            # on an H100 for the first requests). The other fused kernels have no such warm-up.
-            with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
-                self._loop()
-        else:
-            self._loop()
-
-    def _loop(self) -> None:
         while not self._closing:
             self._drop_cancelled()
             self._admit()

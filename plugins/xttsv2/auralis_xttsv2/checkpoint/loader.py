@@ -112,9 +112,8 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise EngineLoadError(f"could not read {path} (corrupt safetensors file): {e}") from e
 
 
-def vocab_size(path: Path) -> int:
-    """Number of token ids a tokenizers-format ``vocab.json`` defines (max id + 1)."""
-    data = read_json(path)
+def vocab_size(data: dict[str, Any], path: Path) -> int:
+    """Number of token ids the parsed tokenizers ``vocab.json`` at ``path`` defines (max id + 1)."""
     ids = list((data.get("model") or {}).get("vocab", {}).values()) if isinstance(data.get("model"), dict) else []
     ids += [t["id"] for t in data.get("added_tokens", []) if isinstance(t, dict) and "id" in t]
     if not ids:
@@ -122,8 +121,7 @@ def vocab_size(path: Path) -> int:
     return max(ids) + 1
 
 
-def _token_id(path: Path, token: str) -> int | None:
-    data = read_json(path)
+def _token_id(data: dict[str, Any], token: str) -> int | None:
     for t in data.get("added_tokens", []):
         if t.get("content") == token:
             return int(t["id"])
@@ -135,7 +133,8 @@ def _token_id(path: Path, token: str) -> int | None:
 def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: Path, *, source: str
                 ) -> XTTSModel:
     """Check config against vocab and tensors, then load ``strict=True``."""
-    n_vocab = vocab_size(vocab)
+    vocab_data = read_json(vocab)
+    n_vocab = vocab_size(vocab_data, vocab)
     emb = state_dict.get("gpt.text_embedding.weight")
     if emb is not None and emb.shape[0] != n_vocab:
         raise EngineLoadError(
@@ -145,7 +144,7 @@ def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: 
     # as Coqui: the vocabulary decides the text token count and the [START]/[STOP] ids
     config.gpt.number_text_tokens = n_vocab
     for attr, token in (("start_text_token", "[START]"), ("stop_text_token", "[STOP]")):
-        tid = _token_id(vocab, token)
+        tid = _token_id(vocab_data, token)
         if tid is not None:
             setattr(config.gpt, attr, tid)
     config.hifigan = infer_hifigan_sizes(state_dict, config.hifigan)

@@ -14,7 +14,7 @@ import re
 from auralis_core.errors import InvalidRequestError
 
 from .languages import CHAR_LIMITS, canonical_language
-from .normalize import _ABBREV_WORDS
+from .normalize import _ABBREV_WORDS, collapse_whitespace
 
 _CLOSERS = "\"'”’»)]}」』）】〉》"
 # Sentence end: terminator run + closing quotes/brackets, then whitespace or end of text. CJK full
@@ -60,10 +60,10 @@ def _paragraph_sentences(text: str, language: str) -> list[list[str]]:
                 continue
             pending = ""
             if candidate:
-                out.append(_collapse(candidate))
+                out.append(collapse_whitespace(candidate))
         rest = (pending + paragraph[start:]).strip()
         if rest:
-            out.append(_collapse(rest))
+            out.append(collapse_whitespace(rest))
         if out:
             paragraphs.append(out)
     return paragraphs
@@ -73,10 +73,6 @@ def split_sentences(text: str, language: str) -> list[str]:
     """Sentences of ``text`` (stripped, punctuation kept), in order; no length limit applied."""
     language = canonical_language(language)
     return [sentence for paragraph in _paragraph_sentences(text, language) for sentence in paragraph]
-
-
-def _collapse(s: str) -> str:
-    return re.sub(r"\s+", " ", s).strip()
 
 
 def _pack(units: list[str], limit: int) -> list[str]:
@@ -145,21 +141,7 @@ def _fit_words(text: str, limit: int) -> list[str]:
                 )
         units.extend(_pack(atoms, limit))
         units[-1] += word_and_space[len(word) :]
-    return _pack_words(units, limit)
-
-
-def _pack_words(units: list[str], limit: int) -> list[str]:
-    chunks: list[str] = []
-    current = ""
-    for unit in units:
-        if current and len((current + unit).strip()) > limit:
-            chunks.append(current.strip())
-            current = unit
-        else:
-            current += unit
-    if current.strip():
-        chunks.append(current.strip())
-    return chunks
+    return _pack(units, limit)
 
 
 def _split_long(sentence: str, limit: int) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from auralis_core.errors import EngineLoadError, InvalidRequestError, Unsupporte
 from . import normalize as _norm
 from . import romanize as _rom
 from . import zh_numbers as _zh
-from .languages import CHAR_LIMITS, ENGINE_NAME, LANGUAGES, canonical_language
+from .languages import ENGINE_NAME, LANGUAGES, canonical_language
 
 START_TOKEN = "[START]"
 STOP_TOKEN = "[STOP]"
@@ -48,9 +47,7 @@ class XTTSTokenizer:
         if not path.is_file():
             raise EngineLoadError(f"XTTS vocabulary not found: {path} (expected the checkpoint's vocab.json)")
         try:
-            raw = path.read_text(encoding="utf-8")
-            json.loads(raw)
-            self._tok = Tokenizer.from_str(raw)
+            self._tok = Tokenizer.from_str(path.read_text(encoding="utf-8"))
         except Exception as exc:  # OSError, UnicodeDecodeError, JSON errors; tokenizers raises plain Exception
             raise EngineLoadError(f"XTTS vocabulary {path} is not a valid tokenizers JSON file: {exc}") from exc
         self.vocab_path = path
@@ -109,9 +106,6 @@ class XTTSTokenizer:
         """Canonical code for ``language`` if this vocabulary has its ``[lang]`` token, else
         :class:`UnsupportedLanguageError`."""
         return self._language(language)
-
-    def char_limit(self, language: str) -> int:
-        return CHAR_LIMITS[self._language(language)]
 
     def _language(self, language: str) -> str:
         lang = canonical_language(language)

@@ -24,6 +24,7 @@ _UNITS: tuple[tuple[int, str], ...] = tuple(
         reverse=True,
     )
 )
+_UNIT_CHAR = dict(_UNITS)
 
 
 def _grouped(value: str) -> list[tuple[str, int]]:
@@ -49,7 +50,6 @@ def spell_number(number: str, *, units: bool = True, liang: bool = True) -> str:
         symbols = [("d", int(c)) for c in whole]
     if frac:
         symbols = symbols + [("p", 0)] + [("d", int(c)) for c in frac]
-    unit_char = {p: ch for p, ch in _UNITS}
     out = []
     for i, (kind, val) in enumerate(symbols):
         if kind == "d":
@@ -63,7 +63,7 @@ def spell_number(number: str, *, units: bool = True, liang: bool = True) -> str:
                     ch = _LIANG
             out.append(ch)
         elif kind == "u":
-            out.append(unit_char[val])
+            out.append(_UNIT_CHAR[val])
         else:
             out.append(_POINT)
     text = "".join(out)
