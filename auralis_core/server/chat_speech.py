@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequestError
@@ -71,18 +71,17 @@ class _SentenceAudio:
             yield item
 
 
+@dataclass
 class SentenceSpeaker:
     """Turns sentences into `AudioPiece`s of one continuous stream in ``encoder``'s format."""
 
-    def __init__(self, tts: TTS, voice: str | None, language: str, encoder: AudioStreamEncoder,
-                 lookahead: int = SPEECH_LOOKAHEAD) -> None:
-        self.tts = tts
-        self.voice = voice
-        self.language = language
-        self.encoder = encoder
-        self.lookahead = lookahead
-        self.audio_seconds = 0.0
-        self.tasks: list[asyncio.Task[None]] = []  # every task of ours, for `aclose`
+    tts: TTS
+    voice: str | None
+    language: str
+    encoder: AudioStreamEncoder
+    lookahead: int = SPEECH_LOOKAHEAD
+    audio_seconds: float = 0.0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)  # every task of ours, for `aclose`
 
     async def aclose(self) -> None:
         await reap(self.tasks)

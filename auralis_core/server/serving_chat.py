@@ -154,6 +154,8 @@ class ChatSession:
         """Every task reaped first, then the upstream connection closed (or returned to the pool)."""
         await reap(self._tasks)
         await self.speaker.aclose()
+        if self._events is not None:
+            await self._events.aclose()  # type: ignore[attr-defined]
         if self.reply is not None:
             await self.reply.aclose()
 

@@ -268,3 +268,42 @@ def test_chat_stream_is_described_in_the_schema(fault_server):
     refs = [option["$ref"].rsplit("/", 1)[-1] for option in item["anyOf"]]
     assert set(refs) <= set(schema["components"]["schemas"]) and "ChatCompletionChunk" in refs
     assert "502" in schema["paths"]["/v1/chat/completions"]["post"]["responses"]
+
+
+def test_serve_flags_reach_the_relay(llm, other_llm):
+    """`auralis serve --llm-allow-url … --llm-timeout …` end to end, in its own process."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    other_llm.seen.clear()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auralis_core.cli.main", "serve", "--engine", "espeak", "--port", str(port),
+         "--llm-url", llm.url, "--llm-api-key", "server-key", "--llm-allow-url", other_llm.url, "--llm-timeout", "1",
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(base + "/health/ready").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert wait_for(ready, 60), proc.stderr.read().decode() if proc.poll() is not None else "not ready"
+        url = base + "/v1/chat/completions"
+        ok = httpx.post(url, json=chat(llm_base_url=other_llm.url, llm_api_key="client-key", modalities=["text"]), timeout=30)
+        assert ok.status_code == 200, ok.text
+        assert [s.auth for s in other_llm.seen] == ["Bearer client-key"]
+        assert_error(httpx.post(url, json=chat(llm_base_url=other_llm.url, modalities=["text"])), 400, "llm_api_key")
+        started = time.monotonic()
+        assert_error(httpx.post(url, json=chat("silence"), timeout=30), 502, code="upstream_error")
+        assert time.monotonic() - started < 5  # --llm-timeout 1, not the default 60 s
+    finally:
+        proc.terminate()
+        proc.wait(20)
