@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from .access_log import AccessLogMiddleware
+from .chat_schemas import add_stream_schemas
 from .config import ServerConfig
 from .errors import install_error_handlers
 from .routes import chat, health, models, speech, voices
 from .runtime import ServerRuntime
+from .serving_chat import ServingChat
 
 if TYPE_CHECKING:
     from ..tts import TTS
@@ -30,6 +32,7 @@ def create_app(config: ServerConfig | None = None, tts: TTS | None = None) -> Fa
     ``/health/ready`` says 503 until it is ready."""
     config = config or ServerConfig()
     runtime = ServerRuntime(config, tts)
+    serving_chat = ServingChat(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +43,7 @@ def create_app(config: ServerConfig | None = None, tts: TTS | None = None) -> Fa
             runtime.stopping = True
             if loader is not None and not loader.done():
                 await asyncio.gather(loader, return_exceptions=True)
+            await serving_chat.aclose()
             await runtime.close()
 
     from .. import __version__
@@ -51,6 +55,7 @@ def create_app(config: ServerConfig | None = None, tts: TTS | None = None) -> Fa
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.chat = serving_chat
     app.state.started_at = int(time.time())
     install_error_handlers(app)
     for module in (speech, voices, models, chat, health):
@@ -80,5 +85,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
     for name in ("HTTPValidationError", "ValidationError"):
         schema.get("components", {}).get("schemas", {}).pop(name, None)
+    add_stream_schemas(schema)
     app.openapi_schema = schema
     return schema

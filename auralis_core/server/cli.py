@@ -36,14 +36,19 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--llm-url", help="Upstream OpenAI-compatible LLM base URL for /v1/chat/completions (e.g. http://host:8001/v1).")
 @click.option("--llm-api-key", envvar="AURALIS_LLM_API_KEY", help="Key for the upstream LLM.")
 @click.option("--llm-model", help="Model name sent upstream (default: the client's).")
-@click.option("--no-llm-override", is_flag=True, help="Refuse per-request llm_base_url (upstream fixed by --llm-url).")
+@click.option("--llm-allow-url", "llm_allowed_urls", multiple=True,
+              help="Base URL a request may choose with llm_base_url (repeatable; off by default). Such requests "
+                   "must send their own llm_api_key; --llm-api-key only ever goes to --llm-url.")
+@click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds the upstream LLM may stay silent; --request-timeout bounds its whole reply.")
 @click.option("--graceful-timeout", type=float, default=30.0, show_default=True, help="Seconds to finish in-flight requests on shutdown.")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def serve(
     engine: str | None, model: str | None, host: str, port: int, api_key: str | None, max_concurrency: int,
     max_queue: int, request_timeout: float | None, voices_dir: Path | None, cors_origins: tuple[str, ...],
     max_input_chars: int, max_upload_mb: float, served_model_names: tuple[str, ...], voice_aliases: tuple[str, ...],
-    llm_url: str | None, llm_api_key: str | None, llm_model: str | None, no_llm_override: bool, graceful_timeout: float,
+    llm_url: str | None, llm_api_key: str | None, llm_model: str | None, llm_allowed_urls: tuple[str, ...],
+    llm_timeout: float, graceful_timeout: float,
     log_level: str,
 ) -> None:
     """Run the OpenAI-compatible HTTP server (speech, voices, models, voice chat, metrics)."""
@@ -61,7 +66,7 @@ def serve(
         max_input_chars=max_input_chars, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         served_model_names=list(served_model_names) or list(OPENAI_SPEECH_MODELS),
         voice_aliases=_aliases(voice_aliases), llm_base_url=llm_url, llm_api_key=llm_api_key, llm_model=llm_model,
-        allow_llm_override=not no_llm_override, graceful_shutdown_timeout=graceful_timeout,
+        llm_allowed_urls=list(llm_allowed_urls), llm_timeout=llm_timeout, graceful_shutdown_timeout=graceful_timeout,
     )
     logging.getLogger("auralis.server").info("serving engine %s on http://%s:%d", engine or "default", host, port)
     uvicorn.run(

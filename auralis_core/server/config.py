@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 OPENAI_VOICES: tuple[str, ...] = (
     "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage", "shimmer", "verse",
@@ -46,9 +46,28 @@ class ServerConfig(BaseModel):
     llm_base_url: str | None = Field(None, description="upstream OpenAI-compatible LLM for /v1/chat/completions")
     llm_api_key: str | None = None
     llm_model: str | None = Field(None, description="model sent upstream when the client's names a TTS model")
-    allow_llm_override: bool = Field(True, description="let requests pick another upstream with llm_base_url")
+    llm_allowed_urls: list[str] = Field(
+        default_factory=list,
+        description="base URLs a request may pick with llm_base_url (same scheme, host and port; path at or below); "
+        "empty: refused. Such a request must send its own llm_api_key; the server's key never goes there",
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="seconds the upstream LLM may stay silent (total: request_timeout)")
     graceful_shutdown_timeout: float = Field(30.0, ge=0)
     retry_after_seconds: int = Field(1, ge=1)
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _check_llm_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_base_url(value, "llm_base_url")
+        return value
+
+    @field_validator("llm_allowed_urls")
+    @classmethod
+    def _check_allowed(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _check_base_url(value, "llm_allowed_urls")
+        return values
 
     def aliases_for(self, engine: str, default_voice: str | None) -> dict[str, str | None]:
         """OpenAI voice name -> engine voice (None = the engine's default)."""
@@ -56,3 +75,12 @@ class ServerConfig(BaseModel):
         base.update(DEFAULT_VOICE_ALIASES.get(engine, {}))
         base.update(self.voice_aliases)
         return base
+
+
+def _check_base_url(value: str, field: str) -> None:
+    from .chat_upstream import parse_base_url  # httpx stays out of a bare config import
+
+    try:
+        parse_base_url(value, field)
+    except ValueError as exc:  # InvalidRequestError: pydantic reports it as this field's error
+        raise ValueError(str(exc)) from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .config import ServerConfig
@@ -99,3 +100,14 @@ class ServerRuntime:
                     self.active -= 1
 
         return release
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        """Hold one request slot for the ``with`` block and release it however the block ends (an
+        error of any kind, a cancellation). A response that outlives the handler takes the slot
+        with it by moving the context out of an ``AsyncExitStack`` (``pop_all``)."""
+        release = self.acquire()
+        try:
+            yield
+        finally:
+            release()

@@ -125,7 +125,12 @@ class ChatRequest(BaseModel):
     modalities: list[Literal["text", "audio"]] | None = None
     audio: ChatAudioParams | None = None
     # --- Auralis extensions ---
-    llm_base_url: str | None = Field(None, description="override the upstream LLM base URL for this request")
-    llm_api_key: str | None = None
+    llm_base_url: str | None = Field(
+        None, max_length=2048, description="another upstream for this request; only one the server allows (--llm-allow-url)"
+    )
+    llm_api_key: str | None = Field(
+        None, min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]+$",
+        description="key for the upstream (printable ASCII, sent as a header); required with llm_base_url",
+    )
     llm_model: str | None = Field(None, description="model name sent upstream (default: `model`)")
     language: str | None = None

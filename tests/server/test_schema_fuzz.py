@@ -30,7 +30,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def fuzz_server():
-    config = ServerConfig(engine="espeak", max_input_chars=300, allow_llm_override=False, max_queue=64)
+    config = ServerConfig(engine="espeak", max_input_chars=300, max_queue=64)
     with LiveServer(create_app(config)) as server:
         assert wait_for(lambda: httpx.get(server.url + "/health/ready").status_code == 200, 60)
         yield server
