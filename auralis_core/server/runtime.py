@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigurationError
 from .config import ServerConfig
 from .errors import APIError
 from .metrics import ServerMetrics
@@ -27,14 +28,16 @@ class ServerRuntime:
 
     def __init__(self, config: ServerConfig, tts: TTS | None = None) -> None:
         self.config = config
+        if tts is not None:
+            check_voice_aliases(tts, config)
         self.tts: TTS | None = tts
         self.owns_tts = tts is None
         self.status = "ok" if tts is not None else "loading"
         self.detail: str | None = None
-        self.metrics = ServerMetrics()
         self.active = 0
         self.stopping = False
         self._lock = threading.Lock()
+        self.metrics = ServerMetrics(self)
 
     @property
     def capacity(self) -> int:
@@ -47,7 +50,7 @@ class ServerRuntime:
         from ..tts import TTS
 
         try:
-            self.tts = await asyncio.to_thread(
+            tts = await asyncio.to_thread(
                 TTS.from_pretrained,
                 self.config.model,
                 engine=self.config.engine,
@@ -55,6 +58,12 @@ class ServerRuntime:
                 request_timeout=self.config.request_timeout,
                 voices_dir=self.config.voices_dir,
             )
+            try:
+                check_voice_aliases(tts, self.config)
+            except ConfigurationError:
+                await tts.shutdown_async()
+                raise
+            self.tts = tts
         except Exception as exc:
             self.status, self.detail = "failed", f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", self.detail)
@@ -80,7 +89,7 @@ class ServerRuntime:
         """Take one request slot; returns an idempotent release (a stream holds it until it ends)."""
         with self._lock:
             if self.active >= self.capacity:
-                self.metrics.rejected += 1
+                self.metrics.record_rejected()
                 raise APIError(
                     429,
                     f"server busy: {self.active} requests in progress (limit {self.capacity}); retry shortly",
@@ -99,3 +108,15 @@ class ServerRuntime:
                     self.active -= 1
 
         return release
+
+
+def check_voice_aliases(tts: TTS, config: ServerConfig) -> None:
+    """Every alias must name a voice the engine has (built in or uploaded): a typo in
+    ``--voice-alias`` fails at start-up, not on the first request that uses it."""
+    aliases = config.aliases_for(tts.engine_name, tts.capabilities.default_voice)
+    bad = {name: target for name, target in aliases.items()
+           if target is not None and not (tts.engine.has_voice(target) or target in tts.voices)}
+    if bad:
+        shown = ", ".join(f"{name}={target}" for name, target in sorted(bad.items()))
+        raise ConfigurationError(f"voice alias targets unknown to engine {tts.engine_name!r}: {shown}; "
+                                 f"its voices: {', '.join(tts.list_voices()[:40])}")

@@ -210,16 +210,13 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
                        code="upstream_unreachable") from exc
 
     chat = _VoiceChat(tts, voice, body.language or "auto", encoder, response.aiter_lines())
-    started = time.perf_counter()
     outcome = {"value": "cancelled"}
 
     async def finish() -> None:
         await stack.aclose()
-        wall = time.perf_counter() - started
-        ttfa = None if chat.first_audio is None else chat.first_audio - started
         if not outcome.get("recorded"):
             outcome["recorded"] = True
-            runtime.metrics.record_synthesis(outcome["value"], chat.audio_seconds, wall, ttfa)
+            runtime.metrics.record_synthesis(outcome["value"])  # audio and latency: the engine tracker
         release()
 
     if body.stream:
