@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from ..auth import require_api_key
 from ..errors import APIError
@@ -31,11 +31,12 @@ async def ready(request: Request) -> Health:
 
 @router.get(
     "/metrics",
-    response_class=PlainTextResponse,
+    response_class=Response,
     dependencies=[Depends(require_api_key)],
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}},
                                  "application/openmetrics-text": {"schema": {"type": "string"}}}},
-               401: {"model": ErrorResponse}},
+               401: {"description": "Missing or wrong API key",
+                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}},
 )
 async def metrics(request: Request) -> Response:
     """Prometheus text format 0.0.4, or OpenMetrics (with request-id exemplars) when the scraper's
