@@ -111,11 +111,11 @@ class ServerRuntime:
 
 
 def check_voice_aliases(tts: TTS, config: ServerConfig) -> None:
-    """Every alias must name a voice the engine has (built in or uploaded): a typo in
-    ``--voice-alias`` fails at start-up, not on the first request that uses it."""
-    aliases = config.aliases_for(tts.engine_name, tts.capabilities.default_voice)
-    bad = {name: target for name, target in aliases.items()
-           if target is not None and not (tts.engine.has_voice(target) or target in tts.voices)}
+    """Every configured alias must name a voice the engine has (built in or uploaded): a typo in
+    ``--voice-alias`` fails at start-up, not on the first request that uses it. (The built-in
+    defaults are the engines' own voices or their default voice, and are not second-guessed.)"""
+    bad = {name: target for name, target in config.voice_aliases.items()
+           if not (tts.engine.has_voice(target) or target in tts.voices)}
     if bad:
         shown = ", ".join(f"{name}={target}" for name, target in sorted(bad.items()))
         raise ConfigurationError(f"voice alias targets unknown to engine {tts.engine_name!r}: {shown}; "

@@ -125,7 +125,8 @@ def test_client_request_id_is_used_everywhere(tone_server, captured):
     # engine-side log lines (scheduler loop, another thread) carry the id through the context
     engine_lines = [r for r in captured.records if r.name == "auralis.metrics"]
     assert engine_lines and all(r.request_id == "client-req.42" for r in engine_lines)
-    assert any(a["request_id"] == "client-req.42" for a in access_lines(captured))
+    # the access line is written once the response has gone out, so it may trail the client a little
+    assert wait_for(lambda: any(a["request_id"] == "client-req.42" for a in access_lines(captured)), 5)
     # metrics: the id is an exemplar of the latency histogram (OpenMetrics exposition)
     om = httpx.get(server.url + "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert om.headers["content-type"].startswith("application/openmetrics-text")
