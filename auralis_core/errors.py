@@ -71,3 +71,15 @@ class MissingDependencyError(AuralisError, ImportError):
     def __init__(self, feature: str, package: str, extra: str | None = None) -> None:
         hint = f"pip install '{extra}'" if extra else f"pip install {package}"
         super().__init__(f"{feature} needs the optional package {package!r}: {hint}")
+
+
+class VoiceExistsError(AuralisError, ValueError):
+    """A voice of that name exists already (or is being created right now)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a voice named {name!r} already exists; delete it first")
+        self.name = name
+
+
+class ConfigurationError(AuralisError, ValueError):
+    """A setting (flag, config field) names something that does not exist or cannot work."""

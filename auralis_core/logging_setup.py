@@ -6,7 +6,9 @@ import logging
 import os
 import sys
 
-_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+from .log_context import RequestIdFilter
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
 def setup_logging(level: int | str | None = None, stream=None) -> logging.Logger:
@@ -17,6 +19,7 @@ def setup_logging(level: int | str | None = None, stream=None) -> logging.Logger
     if not any(getattr(h, "_auralis", False) for h in logger.handlers):
         handler = logging.StreamHandler(stream or sys.stderr)
         handler.setFormatter(logging.Formatter(_FORMAT))
+        handler.addFilter(RequestIdFilter())  # every line names the request it belongs to
         handler._auralis = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False

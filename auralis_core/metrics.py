@@ -1,4 +1,11 @@
-"""Per-request and aggregate synthesis metrics (audio seconds, real-time factor, time to first audio)."""
+"""Synthesis metrics: the one tracker of what the engine did (requests, audio, latency, in flight).
+
+Values live in ``prometheus_client`` metrics inside a registry owned by the tracker (never the
+global one), so several TTS instances or server apps in one process never clash; the server
+exposes this registry at ``/metrics``. ``in_flight``, ``totals`` and ``summary()`` read the same
+metrics back, so there is no second copy of any number. Time-to-first-audio observations carry
+the request id as an exemplar (shown in the OpenMetrics exposition).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .log_context import bind_request_id
+
 log = logging.getLogger("auralis.metrics")
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+RTF_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+STATUSES = ("ok", "error", "cancelled")
 
 
 @dataclass
@@ -54,32 +69,71 @@ class RequestMetrics:
 
 
 class MetricsTracker:
-    """Keeps the last ``history`` finished requests and running totals; thread-safe."""
+    """Keeps the last ``history`` finished requests; every count lives in ``registry``. Thread-safe."""
 
-    def __init__(self, history: int = 1000) -> None:
+    def __init__(self, history: int = 1000, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
         self._recent: deque[RequestMetrics] = deque(maxlen=history)
         self._lock = threading.Lock()
-        self.in_flight = 0
-        self.totals: dict[str, float] = {"requests": 0, "failed": 0, "cancelled": 0, "audio_seconds": 0.0}
+        self._requests = Counter("auralis_engine_requests", "Scheduler requests by final status (ok, error, cancelled).",
+                                 ["engine", "status"], registry=self.registry)
+        self._audio = Counter("auralis_audio_seconds", "Seconds of audio the engine generated.", ["engine"],
+                              registry=self.registry)
+        self._in_flight = Gauge("auralis_in_flight_requests", "Requests inside the scheduler.", ["engine"],
+                                registry=self.registry)
+        self._ttfa = Histogram("auralis_time_to_first_audio_seconds", "Request start to its first audio chunk.",
+                               ["engine"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self._rtf = Histogram("auralis_real_time_factor",
+                              "Wall seconds per audio second of finished requests (<1 is faster than real time).",
+                              ["engine"], buckets=RTF_BUCKETS, registry=self.registry)
 
     def start(self, request_id: str, engine: str) -> RequestMetrics:
-        with self._lock:
-            self.in_flight += 1
+        """Count the request in flight. Also binds its id to the logging context of the calling task,
+        so the scheduler tasks it goes on to create log with the request's id."""
+        bind_request_id(request_id)
+        self._in_flight.labels(engine).inc()
+        for status in STATUSES:  # every series exists from the first request on (0, not absent)
+            self._requests.labels(engine, status)
         return RequestMetrics(request_id, engine)
 
     def finish(self, metrics: RequestMetrics, status: str = "ok") -> None:
-        metrics.finished_at = time.perf_counter()
-        metrics.status = status
+        """Record the outcome; a second call for the same request changes nothing."""
         with self._lock:
-            self.in_flight -= 1
+            if metrics.finished_at is not None:
+                return
+            metrics.finished_at = time.perf_counter()
+            metrics.status = status
             self._recent.append(metrics)
-            self.totals["requests"] += 1
-            self.totals["audio_seconds"] += metrics.audio_seconds
-            if status == "error":
-                self.totals["failed"] += 1
-            elif status == "cancelled":
-                self.totals["cancelled"] += 1
+        engine = metrics.engine
+        self._in_flight.labels(engine).dec()
+        self._requests.labels(engine, status).inc()
+        self._audio.labels(engine).inc(metrics.audio_seconds)
+        ttfa, rtf = metrics.time_to_first_audio, metrics.real_time_factor
+        if ttfa is not None:
+            self._ttfa.labels(engine).observe(ttfa, exemplar={"request_id": metrics.request_id[:64]})
+        if status == "ok" and rtf is not None:
+            self._rtf.labels(engine).observe(rtf)
         log.info("request finished %s", metrics.as_dict())
+
+    def _sum(self, name: str, **match: str) -> float:
+        """Sum of a sample over every engine (optionally only where labels match)."""
+        total = 0.0
+        for family in self.registry.collect():
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in match.items()):
+                    total += sample.value
+        return total
+
+    @property
+    def in_flight(self) -> int:
+        return int(self._sum("auralis_in_flight_requests"))
+
+    @property
+    def totals(self) -> dict[str, float]:
+        failed = self._sum("auralis_engine_requests_total", status="error")
+        cancelled = self._sum("auralis_engine_requests_total", status="cancelled")
+        return {"requests": self._sum("auralis_engine_requests_total"), "failed": failed, "cancelled": cancelled,
+                "audio_seconds": self._sum("auralis_audio_seconds_total")}
 
     def recent(self) -> list[RequestMetrics]:
         with self._lock:
@@ -97,12 +151,9 @@ class MetricsTracker:
         def pct(values: list[float], q: float) -> float | None:
             return values[min(len(values) - 1, int(q * len(values)))] if values else None
 
-        with self._lock:
-            totals = dict(self.totals)
-            in_flight = self.in_flight
         return {
-            **totals,
-            "in_flight": in_flight,
+            **self.totals,
+            "in_flight": self.in_flight,
             "mean_real_time_factor": sum(rtf) / len(rtf) if rtf else None,
             "p50_time_to_first_audio": pct(ttfa, 0.5),
             "p95_time_to_first_audio": pct(ttfa, 0.95),

@@ -6,19 +6,21 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InvalidRequestError, VoiceNotFoundError
+from .errors import InvalidRequestError, VoiceExistsError, VoiceNotFoundError
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def validate_voice_name(name: str) -> str:
     """Voice names become file names: letters, digits, ``_ . -``; no path separators or ``..``."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or ".." in name:
         raise InvalidRequestError(
             f"invalid voice name {name!r}: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
             "name",
@@ -74,8 +76,9 @@ class VoiceStore:
 
     def __init__(self, engine: str, directory: str | os.PathLike[str] | None = None) -> None:
         self.engine = engine
-        self.directory = Path(directory) / engine if directory else None
+        self.directory = Path(directory).expanduser() / engine if directory else None
         self._voices: dict[str, VoiceProfile] = {}
+        self._creating: set[str] = set()
         self._lock = threading.Lock()
         if self.directory and self.directory.is_dir():
             for file in sorted(self.directory.glob("*.safetensors")):
@@ -99,6 +102,21 @@ class VoiceStore:
             if name not in self._voices:
                 raise VoiceNotFoundError(name, self._voices)
             return self._voices[name]
+
+    @contextmanager
+    def reserve(self, name: str) -> Iterator[None]:
+        """Claim a new name while its voice is computed: a second claim (or an existing voice)
+        raises `VoiceExistsError`, so of concurrent creations of one name exactly one proceeds."""
+        validate_voice_name(name)
+        with self._lock:
+            if name in self._voices or name in self._creating:
+                raise VoiceExistsError(name)
+            self._creating.add(name)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._creating.discard(name)
 
     def add(self, profile: VoiceProfile) -> None:
         validate_voice_name(profile.name)

@@ -13,9 +13,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from .access_log import AccessLogMiddleware
+from .auth import APIKeyMiddleware
 from .chat_schemas import add_stream_schemas
 from .config import ServerConfig
 from .errors import install_error_handlers
+from .limits import BodyLimitMiddleware
 from .routes import chat, health, models, speech, voices
 from .runtime import ServerRuntime
 from .serving_chat import ServingChat
@@ -60,6 +62,10 @@ def create_app(config: ServerConfig | None = None, tts: TTS | None = None) -> Fa
     install_error_handlers(app)
     for module in (speech, voices, models, chat, health):
         app.include_router(module.router)
+    # added innermost first: access log -> CORS -> API key -> body limit -> routes. The key is
+    # checked before any byte of the body is read; CORS preflights (no key) are answered above it.
+    app.add_middleware(BodyLimitMiddleware, config=config)
+    app.add_middleware(APIKeyMiddleware, config=config)
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -79,7 +85,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema with its 422 validation answers replaced by our 400 (what we send)."""
     if app.openapi_schema:
         return app.openapi_schema
+    from .speech_events import event_components
+
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {})
+    for name, definition in event_components().items():
+        components.setdefault("schemas", {}).setdefault(name, definition)
+    if app.state.runtime.config.api_key:
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]
+        for path in ("/health", "/health/ready"):
+            for operation in schema["paths"].get(path, {}).values():
+                operation["security"] = []
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)

@@ -1,26 +1,64 @@
-"""Bearer-token check. With an API key configured, every route except health needs it."""
+"""Bearer-token check. With an API key configured, every route except health needs it.
+
+The check is an ASGI middleware, not a route dependency: FastAPI reads (and parses) the whole
+body before it runs dependencies, so a dependency would let anyone without the key make the
+server buffer any amount of data. The middleware answers 401 before a byte of the body is read.
+"""
 
 from __future__ import annotations
 
 import secrets
 
 from fastapi import Request
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .config import ServerConfig
 from .errors import APIError
+
+PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/health/ready"})
+"""Probes answer without the key (load balancers and orchestrators do not hold it)."""
+
+DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+"""Public only with ``ServerConfig.public_docs`` (``--public-docs``)."""
+
+
+def key_matches(authorization: str, key: str) -> bool:
+    """``Authorization: Bearer <key>``, compared in constant time so the key cannot be guessed byte by byte."""
+    scheme, _, token = authorization.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), key.encode())
+
+
+def unauthorized() -> APIError:
+    return APIError(
+        401,
+        "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
+        type="invalid_request_error",
+        code="invalid_api_key",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+class APIKeyMiddleware:
+    """Refuses requests without the configured key before the app (and its body parsing) runs."""
+
+    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
+        self.app = app
+        self.key = config.api_key
+        self.public = PUBLIC_PATHS | (DOCS_PATHS if config.public_docs else frozenset())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.key or scope["path"] in self.public:
+            await self.app(scope, receive, send)
+            return
+        if not key_matches(Headers(scope=scope).get("authorization", ""), self.key):
+            await unauthorized().response()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def require_api_key(request: Request) -> None:
-    """FastAPI dependency; compares in constant time so the key cannot be guessed byte by byte."""
+    """Route dependency: the same check again, for routers mounted in an app without the middleware."""
     key: str | None = request.app.state.runtime.config.api_key
-    if not key:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key.encode()):
-        raise APIError(
-            401,
-            "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
-            type="invalid_request_error",
-            code="invalid_api_key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if key and not key_matches(request.headers.get("authorization", ""), key):
+        raise unauthorized()

@@ -41,6 +41,9 @@ class ServerConfig(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     max_input_chars: int = Field(4096, ge=1)
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="total size of one voice upload")
+    max_body_bytes: int | None = Field(
+        None, ge=1024, description="limit of any other request body (JSON); default: room for base64 speaker_audio "
+        "of max_upload_bytes plus 1 MiB")
     served_model_names: list[str] = Field(default_factory=lambda: list(OPENAI_SPEECH_MODELS))
     voice_aliases: dict[str, str] = Field(default_factory=dict, description="OpenAI voice name -> engine voice")
     llm_base_url: str | None = Field(None, description="upstream OpenAI-compatible LLM for /v1/chat/completions")
@@ -54,6 +57,24 @@ class ServerConfig(BaseModel):
     llm_timeout: float = Field(60.0, gt=0, description="seconds the upstream LLM may stay silent (total: request_timeout)")
     graceful_shutdown_timeout: float = Field(30.0, ge=0)
     retry_after_seconds: int = Field(1, ge=1)
+    public_docs: bool = Field(False, description="serve /docs, /redoc and /openapi.json without the API key")
+
+    @field_validator("voices_dir")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+    @property
+    def json_body_limit(self) -> int:
+        """Bytes a non-multipart body may have: base64 of a full speaker_audio upload plus 1 MiB."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return -(-self.max_upload_bytes * 4 // 3) + 1024 * 1024
+
+    @property
+    def multipart_body_limit(self) -> int:
+        """Bytes a voice upload's multipart body may have: the clips plus form fields and boundaries."""
+        return self.max_upload_bytes + 64 * 1024
 
     @field_validator("llm_base_url")
     @classmethod

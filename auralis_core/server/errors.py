@@ -21,8 +21,10 @@ from ..errors import (
     GenerationTimeoutError,
     InvalidRequestError,
     UnsupportedLanguageError,
+    VoiceExistsError,
     VoiceNotFoundError,
 )
+from ..log_context import request_id_var
 
 log = logging.getLogger("auralis.server")
 
@@ -59,6 +61,8 @@ def to_api_error(exc: BaseException) -> APIError:
     """Map an exception raised while serving a request to the error the client should see."""
     if isinstance(exc, APIError):
         return exc
+    if isinstance(exc, VoiceExistsError):
+        return APIError(409, str(exc), param="name", code="voice_exists")
     if isinstance(exc, VoiceNotFoundError):
         return APIError(404, str(exc), param="voice", code="voice_not_found")
     if isinstance(exc, EngineNotFoundError):
@@ -74,7 +78,8 @@ def to_api_error(exc: BaseException) -> APIError:
     if isinstance(exc, GenerationTimeoutError):
         return APIError(504, str(exc), type="server_error", code="timeout")
     log.error("internal error while serving a request", exc_info=exc)
-    return APIError(500, "internal server error; see the server log", type="server_error", code="internal_error")
+    return APIError(500, f"internal server error; see the server log for request {request_id_var.get()}",
+                    type="server_error", code="internal_error")
 
 
 def _loc_to_param(loc: tuple[Any, ...]) -> str | None:

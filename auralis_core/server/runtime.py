@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigurationError
 from .config import ServerConfig
 from .errors import APIError
 from .metrics import ServerMetrics
@@ -28,14 +29,16 @@ class ServerRuntime:
 
     def __init__(self, config: ServerConfig, tts: TTS | None = None) -> None:
         self.config = config
+        if tts is not None:
+            check_voice_aliases(tts, config)
         self.tts: TTS | None = tts
         self.owns_tts = tts is None
         self.status = "ok" if tts is not None else "loading"
         self.detail: str | None = None
-        self.metrics = ServerMetrics()
         self.active = 0
         self.stopping = False
         self._lock = threading.Lock()
+        self.metrics = ServerMetrics(self)
 
     @property
     def capacity(self) -> int:
@@ -48,7 +51,7 @@ class ServerRuntime:
         from ..tts import TTS
 
         try:
-            self.tts = await asyncio.to_thread(
+            tts = await asyncio.to_thread(
                 TTS.from_pretrained,
                 self.config.model,
                 engine=self.config.engine,
@@ -56,6 +59,12 @@ class ServerRuntime:
                 request_timeout=self.config.request_timeout,
                 voices_dir=self.config.voices_dir,
             )
+            try:
+                check_voice_aliases(tts, self.config)
+            except ConfigurationError:
+                await tts.shutdown_async()
+                raise
+            self.tts = tts
         except Exception as exc:
             self.status, self.detail = "failed", f"{type(exc).__name__}: {exc}"
             log.error("model failed to load: %s", self.detail)
@@ -81,7 +90,7 @@ class ServerRuntime:
         """Take one request slot; returns an idempotent release (a stream holds it until it ends)."""
         with self._lock:
             if self.active >= self.capacity:
-                self.metrics.rejected += 1
+                self.metrics.record_rejected()
                 raise APIError(
                     429,
                     f"server busy: {self.active} requests in progress (limit {self.capacity}); retry shortly",
@@ -111,3 +120,15 @@ class ServerRuntime:
             yield
         finally:
             release()
+
+
+def check_voice_aliases(tts: TTS, config: ServerConfig) -> None:
+    """Every configured alias must name a voice the engine has (built in or uploaded): a typo in
+    ``--voice-alias`` fails at start-up, not on the first request that uses it. (The built-in
+    defaults are the engines' own voices or their default voice, and are not second-guessed.)"""
+    bad = {name: target for name, target in config.voice_aliases.items()
+           if not (tts.engine.has_voice(target) or target in tts.voices)}
+    if bad:
+        shown = ", ".join(f"{name}={target}" for name, target in sorted(bad.items()))
+        raise ConfigurationError(f"voice alias targets unknown to engine {tts.engine_name!r}: {shown}; "
+                                 f"its voices: {', '.join(tts.list_voices()[:40])}")

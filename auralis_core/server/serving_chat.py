@@ -354,8 +354,7 @@ class ServingChat:
         stats.audio_seconds = session.speaker.audio_seconds
         if not stats.recorded:
             stats.recorded = True
-            ttfa = None if stats.first_audio is None else stats.first_audio - stats.started
-            self.runtime.metrics.record_synthesis(stats.outcome, stats.audio_seconds, time.perf_counter() - stats.started, ttfa)
+            self.runtime.metrics.record_synthesis(stats.outcome)  # audio and latency: the engine's tracker
 
     @staticmethod
     async def _unless_gone(request: Request, work: Awaitable[T]) -> T:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
@@ -45,9 +43,7 @@ class SpeechStream:
         self.encoder = encoder
         self.metrics = metrics
         self.release = release
-        self.started = time.perf_counter()
         self.audio_seconds = 0.0
-        self.ttfa: float | None = None
         self._chunks: AsyncIterator[TTSOutput] | None = None
         self._first: TTSOutput | None = None
 
@@ -76,8 +72,6 @@ class SpeechStream:
                 self.audio_seconds += chunk.duration
                 data = await self.encoder.feed_async(chunk.samples)
                 if data:
-                    if self.ttfa is None:
-                        self.ttfa = time.perf_counter() - self.started
                     yield data
                 try:
                     chunk = await self._chunks.__anext__()
@@ -85,8 +79,6 @@ class SpeechStream:
                     chunk = None
             tail = await self.encoder.finish_async()
             if tail:
-                if self.ttfa is None:
-                    self.ttfa = time.perf_counter() - self.started
                 yield tail
             outcome = "ok"
         except (asyncio.CancelledError, GeneratorExit):
@@ -100,18 +92,17 @@ class SpeechStream:
 
     async def sse(self) -> AsyncIterator[bytes]:
         """OpenAI's speech SSE: ``speech.audio.delta`` events, then ``speech.audio.done`` with usage."""
+        from .speech_events import SpeechAudioDelta, SpeechAudioDone, StreamError, sse_frame
         from .synthesis import usage
 
         try:
             async for data in self.audio():
-                event = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()}
-                yield f"data: {json.dumps(event)}\n\n".encode()
+                yield sse_frame(SpeechAudioDelta(audio=base64.b64encode(data).decode()))
         except Exception as exc:  # the status is already sent: report in-band, as OpenAI does
-            yield f"data: {json.dumps({'type': 'error', **to_api_error(exc).body()})}\n\n".encode()
+            yield sse_frame(StreamError(error=to_api_error(exc).body()["error"]))
             return
         text = self.request.text if isinstance(self.request.text, str) else " ".join(self.request.texts())
-        done = {"type": "speech.audio.done", "usage": usage(text, self.audio_seconds)}
-        yield f"data: {json.dumps(done)}\n\n".encode()
+        yield sse_frame(SpeechAudioDone(usage=usage(text, self.audio_seconds)))
 
     async def abandon(self) -> None:
         """Release resources if the body was never (fully) iterated; no-op otherwise."""
@@ -126,7 +117,7 @@ class SpeechStream:
                     await asyncio.shield(aclose())
                 except BaseException:
                     pass
-            self.metrics.record_synthesis(outcome, self.audio_seconds, time.perf_counter() - self.started, self.ttfa)
+            self.metrics.record_synthesis(outcome)
         self.release()
 
 

@@ -121,3 +121,104 @@ def test_one_off_cloning_with_base64_reference(tone_engine_registered):
             assert_error(httpx.post(server.url + "/v1/audio/speech", json=body), 400)
     finally:
         tts.shutdown()
+
+
+def test_concurrent_uploads_of_one_name_create_it_once(tone_engine_registered, tmp_path):
+    import asyncio
+
+    from auralis_core import TTS
+
+    tts = TTS.from_pretrained("tone", voices_dir=tmp_path / "voices")
+    try:
+        with LiveServer(create_app(ServerConfig(), tts=tts)) as server:
+            clips = [tone_wav(200.0 + 40 * i) for i in range(10)]
+
+            async def upload_all() -> list[httpx.Response]:
+                async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                    return await asyncio.gather(*(
+                        client.post("/v1/audio/voices", data={"name": "same"}, files={"audio_sample": ("a.wav", clip, "audio/wav")})
+                        for clip in clips))
+
+            responses = asyncio.run(upload_all())
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses == [201] + [409] * 9, statuses
+            for r in responses:
+                if r.status_code == 409:
+                    assert_error(r, 409, "name", "voice_exists")
+            # the stored voice is the winner's, not a later writer's
+            winner = clips[next(i for i, r in enumerate(responses) if r.status_code == 201)]
+            audio = httpx.post(server.url + "/v1/audio/speech", json={"model": "tone", "voice": "same", "input": SENTENCE,
+                                                                      "response_format": "wav", "native_sample_rate": True})
+            expected = dominant_freq(*decode_any(winner, "wav"))
+            assert abs(dominant_freq(*decode_any(audio.content, "wav")) - expected) < 15
+    finally:
+        tts.shutdown()
+
+
+def test_voice_names_must_match_whole(tone_engine_registered):
+    from auralis_core.errors import InvalidRequestError
+    from auralis_core.voices import validate_voice_name
+
+    for bad in ("name\n", "ok\nno", "trail\r\n"):
+        with pytest.raises(InvalidRequestError):
+            validate_voice_name(bad)
+    from auralis_core import TTS
+
+    tts = TTS.from_pretrained("tone")
+    try:
+        with LiveServer(create_app(ServerConfig(), tts=tts)) as server:
+            r = httpx.post(server.url + "/v1/audio/voices", data={"name": "newline\n"},
+                           files={"audio_sample": ("a.wav", tone_wav(300), "audio/wav")})
+            assert_error(r, 400, "name")
+            assert "newline\n" not in tts.voices.names()
+    finally:
+        tts.shutdown()
+
+
+def test_aliases_are_checked_listed_and_not_deletable(tone_engine_registered):
+    from auralis_core import TTS
+    from auralis_core.errors import ConfigurationError
+
+    tts = TTS.from_pretrained("tone")
+    try:
+        with pytest.raises(ConfigurationError, match="narrator=nobody"):
+            create_app(ServerConfig(voice_aliases={"narrator": "nobody"}), tts=tts)
+        config = ServerConfig(voice_aliases={"narrator": "high", "alloy": "low"})
+        with LiveServer(create_app(config, tts=tts)) as server:
+            listed = {v["id"]: v for v in httpx.get(server.url + "/v1/audio/voices").json()["data"]}
+            assert listed["narrator"]["type"] == "alias" and listed["narrator"]["alias_of"] == "high"
+            assert listed["alloy"]["alias_of"] == "low"
+            for name in ("narrator", "alloy"):
+                err = assert_error(httpx.delete(server.url + f"/v1/audio/voices/{name}"), 400, "name")
+                assert "alias" in err["message"] and "unknown" not in err["message"]
+            err = assert_error(httpx.delete(server.url + "/v1/audio/voices/low"), 400, "name")
+            assert "built-in" in err["message"]
+    finally:
+        tts.shutdown()
+
+
+def test_bad_alias_fails_background_load(tone_engine_registered):
+    from livesrv import wait_for
+
+    with LiveServer(create_app(ServerConfig(engine="tone", voice_aliases={"alloy": "nobody"}))) as server:
+        assert wait_for(lambda: httpx.get(server.url + "/health").json()["status"] == "failed", 10)
+        err = assert_error(httpx.get(server.url + "/health/ready"), 503)
+        assert "alloy=nobody" in err["message"]
+
+
+def test_voices_dir_expands_home(tone_engine_registered, tmp_path, monkeypatch):
+    from auralis_core import TTS
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    assert ServerConfig(voices_dir="~/voices").voices_dir == home / "voices"
+    tts = TTS.from_pretrained("tone", voices_dir="~/voices")
+    try:
+        tts.register_voice("mine", [tone_wav(300.0)])
+    finally:
+        tts.shutdown()
+    assert (home / "voices" / "tone" / "mine.safetensors").is_file()
+    assert not (cwd / "~").exists()

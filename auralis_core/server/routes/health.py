@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from ..auth import require_api_key
 from ..errors import APIError
-from ..metrics import render
 from ..schemas import ErrorResponse, Health
 
 router = APIRouter(tags=["health"])
@@ -32,10 +31,15 @@ async def ready(request: Request) -> Health:
 
 @router.get(
     "/metrics",
-    response_class=PlainTextResponse,
+    response_class=Response,
     dependencies=[Depends(require_api_key)],
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, 401: {"model": ErrorResponse}},
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}},
+                                 "application/openmetrics-text": {"schema": {"type": "string"}}}},
+               401: {"description": "Missing or wrong API key",
+                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}},
 )
-async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text format (version 0.0.4)."""
-    return PlainTextResponse(render(request.app.state.runtime), media_type="text/plain; version=0.0.4; charset=utf-8")
+async def metrics(request: Request) -> Response:
+    """Prometheus text format 0.0.4, or OpenMetrics (with request-id exemplars) when the scraper's
+    ``Accept`` asks for ``application/openmetrics-text``."""
+    body, content_type = request.app.state.runtime.metrics.exposition(request.headers.get("accept"))
+    return Response(body, media_type=content_type)

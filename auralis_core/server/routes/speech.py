@@ -9,6 +9,7 @@ from ..auth import require_api_key
 from ..encoding import AudioStreamEncoder
 from ..errors import ERROR_RESPONSES, to_api_error
 from ..schemas import SpeechRequest
+from ..speech_events import sse_media_type
 from ..streaming import ClosingStreamingResponse, SpeechStream
 from ..synthesis import build_request, output_rate
 
@@ -17,8 +18,13 @@ router = APIRouter(dependencies=[Depends(require_api_key)], responses=ERROR_RESP
 _AUDIO_RESPONSES = {
     200: {
         "description": "Audio bytes (chunked) or, with stream_format=sse, server-sent events",
-        "content": {ct: {"schema": {"type": "string", "format": "binary"}} for ct in (
-            "audio/mpeg", "audio/ogg", "audio/aac", "audio/flac", "audio/wav", "audio/pcm", "text/event-stream")},
+        "content": {
+            **{ct: {"schema": {"type": "string", "format": "binary"}} for ct in (
+                "audio/mpeg", "audio/ogg", "audio/aac", "audio/flac", "audio/wav", "audio/pcm")},
+            "text/event-stream": sse_media_type(
+                "Server-sent events, each 'data: <JSON>': speech.audio.delta events (base64 audio), then one "
+                "speech.audio.done with usage; an error event instead if synthesis fails mid-stream."),
+        },
     }
 }
 
@@ -29,7 +35,8 @@ async def create_speech(body: SpeechRequest, request: Request) -> StreamingRespo
     runtime = request.app.state.runtime
     tts = runtime.ready_tts()
     try:
-        tts_request = build_request(tts, runtime.config, body)
+        # the HTTP request's id (X-Request-Id) follows the work into engine logs and metrics
+        tts_request = build_request(tts, runtime.config, body).copy(request_id=request.state.request_id)
         encoder = AudioStreamEncoder(body.response_format, tts.capabilities.sample_rate,
                                      output_rate(body, tts.capabilities.sample_rate))
     except Exception as exc:

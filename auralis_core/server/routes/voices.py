@@ -7,17 +7,20 @@ Uploaded voices are conditioning computed once by the engine and stored in the v
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
-from ...errors import InvalidRequestError
+from ...errors import InvalidRequestError, VoiceExistsError
 from ...voices import validate_voice_name
 from ..auth import require_api_key
-from ..config import OPENAI_VOICES
 from ..errors import ERROR_RESPONSES, APIError, to_api_error
 from ..schemas import ErrorResponse, VoiceDeleted, VoiceInfo, VoiceList
 from ..synthesis import check_audio, check_model
+
+if TYPE_CHECKING:
+    from ...tts import TTS
+    from ..runtime import ServerRuntime
 
 router = APIRouter(dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES, tags=["voices"])
 
@@ -50,10 +53,10 @@ async def list_voices(request: Request, model: Annotated[str | None, Query(max_l
         meta = tts.voices.get(name).metadata
         data.append(VoiceInfo(id=name, name=name, created_at=_created_at(meta), type="audio_sample", engine=engine))
     aliases = runtime.config.aliases_for(engine, tts.capabilities.default_voice)
-    for name in OPENAI_VOICES:
-        if name not in uploaded:
-            target = aliases.get(name) or tts.capabilities.default_voice
-            data.append(VoiceInfo(id=name, name=name, created_at=0, type="alias", engine=engine, alias_of=target))
+    for name, target in aliases.items():  # OpenAI's names and every --voice-alias
+        if name not in uploaded and not tts.engine.has_voice(name):
+            data.append(VoiceInfo(id=name, name=name, created_at=0, type="alias", engine=engine,
+                                  alias_of=target or tts.capabilities.default_voice))
     return VoiceList(data=data)
 
 
@@ -74,14 +77,23 @@ async def create_voice(
     """Clone a voice from one or more reference clips (multipart). Conditioning is computed once."""
     runtime = request.app.state.runtime
     tts = runtime.ready_tts()
-    config = runtime.config
     _check_name(name)
     if not tts.capabilities.voice_cloning:
         raise APIError(400, f"engine {tts.engine_name!r} does not clone voices; use one of its built-in voices",
                        param="audio_sample", code="voice_cloning_unsupported")
-    if name in tts.voices or tts.engine.has_voice(name):
-        raise APIError(409, f"a voice named {name!r} already exists; delete it first", param="name", code="voice_exists")
     uploads = list(audio_sample or []) + list(files or [])
+    try:
+        if tts.engine.has_voice(name):
+            raise VoiceExistsError(name)
+        with tts.voices.reserve(name):  # concurrent uploads of one name: one proceeds, the rest get 409
+            return await _create(runtime, tts, name, uploads, consent, language)
+    except VoiceExistsError as exc:
+        raise to_api_error(exc) from exc
+
+
+async def _create(runtime: ServerRuntime, tts: TTS, name: str, uploads: list[UploadFile], consent: str | None,
+                  language: str | None) -> VoiceInfo:
+    config = runtime.config
     if not uploads:
         raise APIError(400, "send at least one reference clip as 'audio_sample' or 'files'", param="audio_sample",
                        code="missing_required_parameter")
@@ -124,6 +136,9 @@ async def delete_voice(request: Request, name: str) -> VoiceDeleted:
         if tts.engine.has_voice(name):
             raise APIError(400, f"{name!r} is a built-in voice of {tts.engine_name!r}; only uploaded voices can be deleted",
                            param="name", code="invalid_value")
+        if name in runtime.config.aliases_for(tts.engine_name, tts.capabilities.default_voice):
+            raise APIError(400, f"{name!r} is a voice alias (set with --voice-alias or OpenAI's default names), not an "
+                           "uploaded voice; only uploaded voices can be deleted", param="name", code="invalid_value")
         raise APIError(404, f"unknown voice {name!r}", param="name", code="voice_not_found")
     tts.delete_voice(name)
     return VoiceDeleted(id=name)
