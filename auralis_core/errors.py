@@ -17,6 +17,13 @@ class InvalidRequestError(AuralisError, ValueError):
         self.param = param
 
 
+class NothingToSpeakError(InvalidRequestError):
+    """The text has nothing an engine can say (only punctuation, symbols or spaces)."""
+
+    def __init__(self, message: str = "text has nothing to speak: it holds no letters or digits") -> None:
+        super().__init__(message, "text")
+
+
 class UnsupportedLanguageError(InvalidRequestError):
     def __init__(self, language: str, engine: str, supported: Iterable[str]) -> None:
         supported = sorted(supported)

@@ -16,7 +16,7 @@ from .metrics import MetricsTracker
 from .output import TTSOutput
 from .registry.registry import engine_for_model_type, get_engine_spec, list_engines
 from .request import TTSRequest
-from .scheduler import TwoPhaseScheduler
+from .scheduler import DEFAULT_MAX_BUFFERED_SECONDS, TwoPhaseScheduler
 from .voices import VoiceProfile, VoiceStore, validate_voice_name
 
 log = logging.getLogger("auralis.tts")
@@ -74,12 +74,16 @@ class TTS:
         max_concurrency: int = 8,
         request_timeout: float | None = None,
         voices_dir: str | os.PathLike[str] | None = None,
+        max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
     ) -> None:
+        """``max_buffered_seconds``: audio one request may compute ahead of a consumer that reads
+        slowly (see `TwoPhaseScheduler`); ``None`` lets every request run ahead unbounded."""
         self.engine = engine
         self.engine_name = engine_name or engine.get_capabilities().name
         self.metrics = MetricsTracker()
         self.scheduler = TwoPhaseScheduler(
-            engine, max_concurrency, request_timeout, metrics=self.metrics, engine_name=self.engine_name
+            engine, max_concurrency, request_timeout, metrics=self.metrics, engine_name=self.engine_name,
+            max_buffered_seconds=max_buffered_seconds,
         )
         self.voices = VoiceStore(self.engine_name, voices_dir)
         self._loop = EngineLoop()
@@ -94,6 +98,7 @@ class TTS:
         max_concurrency: int = 8,
         request_timeout: float | None = None,
         voices_dir: str | os.PathLike[str] | None = None,
+        max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
         **engine_kwargs: Any,
     ) -> TTS:
         """Load by engine name (``"espeak"``), checkpoint directory (its config's ``model_type``
@@ -112,6 +117,7 @@ class TTS:
             max_concurrency=max_concurrency,
             request_timeout=request_timeout,
             voices_dir=voices_dir,
+            max_buffered_seconds=max_buffered_seconds,
         )
 
     # --- facts ---------------------------------------------------------------------------------
