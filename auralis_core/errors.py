@@ -52,6 +52,14 @@ class EngineLoadError(AuralisError, RuntimeError):
     """An engine (or its checkpoint) could not be loaded."""
 
 
+class CheckpointNotFoundError(EngineLoadError, FileNotFoundError):
+    """A model argument that reads as a path names nothing on disk."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such checkpoint: {path}")
+        self.path = path
+
+
 class VoiceNotFoundError(AuralisError, LookupError):
     def __init__(self, name: str, available: Iterable[str]) -> None:
         available = sorted(available)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ._loop import EngineLoop
 from .engine.base import BaseAsyncTTSEngine, EngineCapabilities
-from .errors import EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError
+from .errors import CheckpointNotFoundError, EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError
 from .metrics import MetricsTracker
 from .output import TTSOutput
 from .registry.registry import engine_for_model_type, get_engine_spec, list_engines
@@ -55,7 +55,15 @@ def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> t
         return spec.name, model_name_or_path
     if Path(model_name_or_path).exists():
         raise EngineLoadError(f"{model_name_or_path!r} has no config.json; pass engine=... to say which engine loads it")
+    if _reads_as_path(model_name_or_path):
+        raise CheckpointNotFoundError(model_name_or_path)
     raise EngineNotFoundError(model_name_or_path, installed)
+
+
+def _reads_as_path(name: str) -> bool:
+    """Absolute, relative (``./``, ``../``, ``~``), or deeper than a hub id's ``owner/name``."""
+    path = Path(name).expanduser()
+    return path.is_absolute() or name.startswith((".", "~")) or len(path.parts) > 2 or name.endswith(("/", os.sep))
 
 
 class TTS:

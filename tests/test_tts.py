@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import numpy as np
 import pytest
@@ -146,6 +147,21 @@ def test_selection_by_checkpoint_model_type(tmp_path):
             resolve_engine_name(str(ckpt), None)
     finally:
         unregister_engine("tone-ckpt")
+
+
+@pytest.mark.parametrize("path", ["/no/such/dir", "./missing-ckpt", "~/no-such-auralis-ckpt", "models/xtts/v2", "ckpt/"])
+def test_missing_checkpoint_path_says_so(path):
+    from auralis_core.errors import CheckpointNotFoundError
+
+    with pytest.raises(CheckpointNotFoundError, match=f"^no such checkpoint: {re.escape(path)}$"):
+        TTS.from_pretrained(path)
+
+
+def test_a_bare_name_is_still_an_unknown_engine():
+    with pytest.raises(EngineNotFoundError, match="unknown engine 'nope'"):
+        TTS.from_pretrained("nope")
+    with pytest.raises(EngineNotFoundError, match="unknown engine 'owner/model'"):  # a hub id needs engine=
+        TTS.from_pretrained("owner/model")
 
 
 def test_shutdown(tmp_path):
