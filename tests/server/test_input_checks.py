@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import time
 
 import httpx
 import pytest
 from livesrv import LiveServer, assert_error, wait_for
+from slow_client import slow_pcm_read
 
 from auralis_core.server import ServerConfig, create_app
 
@@ -54,32 +53,6 @@ def test_chat_stream_flag_is_strict(espeak_server):
     assert_error(httpx.post(espeak_server.url + "/v1/chat/completions", json=body), 400, "stream")
 
 
-def _slow_pcm_client(url: str, text: str, seconds: float, probe) -> int:
-    """POST a PCM request over a socket with a small receive buffer, read ~10 KB/s for
-    ``seconds`` (probing the server as it goes), then hang up. Returns the bytes read."""
-    host, port = url.removeprefix("http://").split(":")
-    body = httpx.Request("POST", url + "/v1/audio/speech", json={**SPEECH, "input": text, "response_format": "pcm"})
-    head = f"POST /v1/audio/speech HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-    head += f"Content-Length: {len(body.read())}\r\nConnection: close\r\n\r\n"
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    got = 0
-    try:
-        sock.sendall(head.encode() + body.read())
-        ends = time.monotonic() + seconds
-        while time.monotonic() < ends:
-            data = sock.recv(1024)
-            if not data:
-                break
-            got += len(data)
-            probe()
-            time.sleep(0.1)
-    finally:
-        sock.close()
-    return got
-
-
 @pytest.mark.parametrize("bound", [2.0, None])
 def test_a_slow_reader_bounds_what_the_server_buffers(bound):
     """A client reading ~10 KB/s (0.2x real time for 24 kHz PCM) of a ~4 minute utterance."""
@@ -95,7 +68,7 @@ def test_a_slow_reader_bounds_what_the_server_buffers(bound):
 
     try:
         with LiveServer(create_app(ServerConfig(engine="espeak"), tts=tts)) as server:
-            got = _slow_pcm_client(server.url, text, 6.0, probe)
+            got = slow_pcm_read(server.url, {**SPEECH, "input": text}, 6.0, probe)
             assert got > 0
             # the disconnect frees everything: no request, segment or buffered audio remains
             assert wait_for(lambda: tts.scheduler.active_requests == 0 and tts.scheduler.in_flight == 0, 10)
