@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import InvalidRequestError, UnsupportedLanguageError
 from .preprocessing import AudioPreprocessingConfig
+from .text_stream import _aiter
 
 if TYPE_CHECKING:
     from .engine.base import EngineCapabilities
@@ -57,15 +58,7 @@ def check_text(text: str, param: str = "text") -> None:
 
 async def checked_text_stream(source: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
     """The pieces of a streamed text, each checked as it arrives (see `check_text`)."""
-    async def pieces() -> AsyncIterator[Any]:
-        if isinstance(source, AsyncIterable):
-            async for piece in source:
-                yield piece
-        else:
-            for piece in source:
-                yield piece
-
-    async for piece in pieces():
+    async for piece in _aiter(source):
         if not isinstance(piece, str):
             raise InvalidRequestError(f"text stream yielded {type(piece).__name__}, expected str", "text")
         check_text(piece)
