@@ -17,6 +17,13 @@ class InvalidRequestError(AuralisError, ValueError):
         self.param = param
 
 
+class NothingToSpeakError(InvalidRequestError):
+    """The text has nothing an engine can say (only punctuation, symbols or spaces)."""
+
+    def __init__(self, message: str = "text has nothing to speak: it holds no letters or digits") -> None:
+        super().__init__(message, "text")
+
+
 class UnsupportedLanguageError(InvalidRequestError):
     def __init__(self, language: str, engine: str, supported: Iterable[str]) -> None:
         supported = sorted(supported)
@@ -43,6 +50,14 @@ class EngineNotFoundError(AuralisError, LookupError):
 
 class EngineLoadError(AuralisError, RuntimeError):
     """An engine (or its checkpoint) could not be loaded."""
+
+
+class CheckpointNotFoundError(EngineLoadError, FileNotFoundError):
+    """A model argument that reads as a path names nothing on disk."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such checkpoint: {path}")
+        self.path = path
 
 
 class VoiceNotFoundError(AuralisError, LookupError):

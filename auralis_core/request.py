@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import InvalidRequestError, UnsupportedLanguageError
 from .preprocessing import AudioPreprocessingConfig
+from .text_stream import _aiter
 
 if TYPE_CHECKING:
     from .engine.base import EngineCapabilities
@@ -25,11 +26,43 @@ or a `TTSOutput`."""
 
 TextInput = Union[str, list[str], Iterable[str], AsyncIterable[str]]
 
-def _check_range(name: str, value: float, lo: float, hi: float, lo_open: bool = False) -> None:
+MAX_SEED = 2**63 - 1
+"""Seeds are 63-bit so that every framework's generator takes them (and seed + segment index)."""
+
+
+def _check_range(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> None:
+    """``value`` must be a real number (not a bool, a string or NaN) inside the interval."""
+    interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidRequestError(f"{name} must be a number in {interval}, got {value!r}", name)
     bad = value <= lo if lo_open else value < lo
-    if bad or value > hi:
-        interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
+    if bad or value > hi or value != value:  # NaN compares false to everything
         raise InvalidRequestError(f"{name} must be in {interval}, got {value}", name)
+
+
+def check_text(text: str, param: str = "text") -> None:
+    """Text every engine can take: valid Unicode (no lone surrogate, which no encoder accepts) and
+    no NUL (C libraries stop reading at it, silently dropping the rest)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequestError(
+            f"{param} contains a lone surrogate (U+{ord(text[exc.start]):04X}) at position {exc.start}; "
+            "text must be valid Unicode",
+            param,
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InvalidRequestError(f"{param} contains a NUL character at position {nul}", param)
+
+
+async def checked_text_stream(source: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+    """The pieces of a streamed text, each checked as it arrives (see `check_text`)."""
+    async for piece in _aiter(source):
+        if not isinstance(piece, str):
+            raise InvalidRequestError(f"text stream yielded {type(piece).__name__}, expected str", "text")
+        check_text(piece)
+        yield piece
 
 
 @dataclass
@@ -75,7 +108,18 @@ class TTSRequest:
         self.language = self.language.strip().lower()
         if self.voice is not None and (not isinstance(self.voice, str) or not self.voice.strip()):
             raise InvalidRequestError("voice must be a non-empty name", "voice")
-        _check_range("speed", float(self.speed), 0.25, 4.0)
+        if isinstance(self.stream, np.bool_):
+            self.stream = bool(self.stream)
+        if not isinstance(self.stream, bool):
+            raise InvalidRequestError(f"stream must be True or False, got {self.stream!r}", "stream")
+        _check_range("speed", self.speed, 0.25, 4.0)
+        self.speed = float(self.speed)
+        if self.seed is not None:
+            if isinstance(self.seed, (bool, np.bool_)) or not isinstance(self.seed, (int, np.integer)):
+                raise InvalidRequestError(f"seed must be an integer, got {self.seed!r}", "seed")
+            if not 0 <= self.seed <= MAX_SEED:
+                raise InvalidRequestError(f"seed must be in [0, 2**63 - 1], got {self.seed}", "seed")
+            self.seed = int(self.seed)
         self._validate_generation_options()
         if not isinstance(self.audio_config, AudioPreprocessingConfig):
             raise InvalidRequestError("audio_config must be an AudioPreprocessingConfig", "audio_config")
@@ -91,7 +135,7 @@ class TTSRequest:
         for name, (lo, hi, lo_open) in ranges.items():
             value = getattr(self, name)
             if value is not None:
-                _check_range(name, float(value), lo, hi, lo_open=lo_open)
+                _check_range(name, value, lo, hi, lo_open=lo_open)
         k = self.top_k
         if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
             raise InvalidRequestError(f"top_k must be an integer >= 0 (0 disables it), got {k!r}", "top_k")
@@ -106,11 +150,17 @@ class TTSRequest:
         if isinstance(text, str):
             if not text.strip():
                 raise InvalidRequestError("text is empty", "text")
+            check_text(text)
         elif isinstance(text, (list, tuple)):
             if not text or not all(isinstance(t, str) for t in text):
                 raise InvalidRequestError("text list must be a non-empty list of strings", "text")
             if not any(t.strip() for t in text):
                 raise InvalidRequestError("text is empty", "text")
+            for i, piece in enumerate(text):
+                try:
+                    check_text(piece, f"text[{i}]")
+                except InvalidRequestError as exc:
+                    raise InvalidRequestError(str(exc), "text") from None
             self.text = list(text)
         elif isinstance(text, (bytes, bytearray)) or not (
             isinstance(text, Iterable) or isinstance(text, AsyncIterable)
@@ -169,6 +219,13 @@ class TTSRequest:
     @property
     def is_text_stream(self) -> bool:
         return not isinstance(self.text, (str, list))
+
+    def text_stream(self) -> AsyncIterator[str]:
+        """The pieces of a streamed text, each validated as it arrives (a bad piece raises
+        `InvalidRequestError` from the iterator)."""
+        if not self.is_text_stream:
+            raise InvalidRequestError("text_stream() is only for streaming text input", "text")
+        return checked_text_stream(self.text)  # type: ignore[arg-type]
 
     def texts(self) -> list[str]:
         """The text pieces of a non-streaming request."""

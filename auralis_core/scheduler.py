@@ -6,6 +6,11 @@ once; waiting segments are admitted by segment index first, so a new request's f
 is not stuck behind another request's deep look-ahead (this keeps time to first audio low under
 load). Stopping the consumer (``aclose``, cancellation, client disconnect) cancels the request's
 tasks and waits for them, so no work or task outlives its request.
+
+Backpressure: each request may hold at most ``max_buffered_seconds`` of audio that its consumer
+has not taken yet. Past that, later segments wait to start, and a segment that has computed ahead
+pauses and gives its phase-2 slot to other requests until the consumer catches up. The segment the
+consumer is reading never pauses, so a stream cannot stall on its own backlog.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import heapq
 import itertools
 import logging
 import time
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.base import BaseAsyncTTSEngine, GenerationContext, SegmentWorkItem
-from .errors import AuralisError, GenerationError, GenerationTimeoutError
+from .errors import AuralisError, GenerationError, GenerationTimeoutError, NothingToSpeakError
 from .metrics import MetricsTracker
 from .output import TTSOutput
 from .request import TTSRequest
@@ -66,12 +72,72 @@ class _PrioritySemaphore:
 _END = object()
 
 
+def is_speakable(text: str) -> bool:
+    """A segment is worth sending to an engine if it holds a letter or a digit (any script);
+    punctuation, symbols and spaces alone would come back as silence."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
 @dataclass
 class _Slot:
     """Chunks of one segment, in order; ends with ``_END`` or an exception."""
 
     item: SegmentWorkItem
+    index: int
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    seconds: float = 0.0
+    """Audio in ``queue``."""
+
+
+class _Backlog:
+    """Audio of one request computed but not yet taken by its consumer, and who may add to it.
+
+    A segment may compute while less than ``limit`` seconds are buffered (``None``: no limit).
+    Segment ``head``, the one being read, may also compute whenever its own queue is empty, so
+    the consumer never waits on a paused head (no stall, whatever the later segments hold).
+    """
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.seconds = 0.0
+        self.head = 0
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def has_room(self, slot: _Slot) -> bool:
+        if self.limit is None or self.seconds < self.limit:
+            return True
+        return slot.index <= self.head and slot.seconds == 0
+
+    async def wait_for_room(self, slot: _Slot) -> None:
+        while not self.has_room(slot):
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.discard(waiter)
+
+    def put(self, slot: _Slot, chunk: TTSOutput) -> None:
+        slot.queue.put_nowait(chunk)
+        slot.seconds += chunk.duration
+        self.seconds += chunk.duration
+
+    def took(self, slot: _Slot, chunk: TTSOutput) -> None:
+        slot.seconds = max(0.0, slot.seconds - chunk.duration)
+        self.seconds = max(0.0, self.seconds - chunk.duration)
+        self._wake()
+
+    def advance(self, head: int) -> None:
+        self.head = head
+        self._wake()
+
+    def _wake(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+DEFAULT_MAX_BUFFERED_SECONDS = 20.0
 
 
 class TwoPhaseScheduler:
@@ -82,19 +148,26 @@ class TwoPhaseScheduler:
         request_timeout: float | None = None,
         metrics: MetricsTracker | None = None,
         engine_name: str | None = None,
+        max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
     ) -> None:
+        """``max_buffered_seconds``: audio one request may compute ahead of its consumer (``None``:
+        unbounded, as fast as the engine goes)."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         if request_timeout is not None and request_timeout <= 0:
             raise ValueError("request_timeout must be > 0 seconds")
+        if max_buffered_seconds is not None and not max_buffered_seconds > 0:
+            raise ValueError("max_buffered_seconds must be > 0 seconds (or None for no bound)")
         self.engine = engine
         self.max_concurrency = max_concurrency
         self.request_timeout = request_timeout
         self.metrics = metrics or MetricsTracker()
         self.engine_name = engine_name or engine.get_capabilities().name
+        self.max_buffered_seconds = max_buffered_seconds
         self._semaphore: _PrioritySemaphore | None = None
-        self._active = 0  # segments inside phase 2 right now
+        self._active = 0  # segments inside phase 2 right now (paused ones excluded)
         self._requests = 0  # requests between start and end of `run`
+        self._backlogs: set[_Backlog] = set()
 
     # --- observability -------------------------------------------------------------------------
     @property
@@ -111,6 +184,11 @@ class TwoPhaseScheduler:
     def active_requests(self) -> int:
         return self._requests
 
+    @property
+    def buffered_seconds(self) -> float:
+        """Audio computed for running requests that their consumers have not taken yet."""
+        return sum(backlog.seconds for backlog in self._backlogs)
+
     # --- running a request ---------------------------------------------------------------------
     async def run(self, request: TTSRequest) -> AsyncIterator[TTSOutput]:
         """Async generator of the request's audio chunks in playback order."""
@@ -120,10 +198,12 @@ class TwoPhaseScheduler:
         metrics = self.metrics.start(request.request_id, self.engine_name)
         slots: asyncio.Queue[_Slot | object | BaseException] = asyncio.Queue()
         tasks: set[asyncio.Task[None]] = set()
+        backlog = _Backlog(self.max_buffered_seconds)
         status = "error"
         self._requests += 1
+        self._backlogs.add(backlog)
         try:
-            tasks.add(asyncio.create_task(self._plan(request, slots, tasks), name=f"auralis-plan-{request.request_id}"))
+            tasks.add(asyncio.create_task(self._plan(request, slots, tasks, backlog), name=f"auralis-plan-{request.request_id}"))
             while True:
                 slot = await self._next(slots, deadline, request)
                 if slot is _END:
@@ -131,6 +211,7 @@ class TwoPhaseScheduler:
                 if isinstance(slot, BaseException):
                     raise slot
                 assert isinstance(slot, _Slot)
+                backlog.advance(slot.index)
                 metrics.segments += 1
                 while True:
                     chunk = await self._next(slot.queue, deadline, request)
@@ -138,6 +219,7 @@ class TwoPhaseScheduler:
                         break
                     if isinstance(chunk, BaseException):
                         raise chunk
+                    backlog.took(slot, chunk)
                     metrics.add_audio(chunk.duration)
                     yield chunk
             status = "ok"
@@ -145,13 +227,23 @@ class TwoPhaseScheduler:
             status = "cancelled"
             raise
         finally:
+            # Accounting first and without awaiting: a second cancellation (anyio cancels a
+            # cancelled scope again on every loop turn) may interrupt the reaping below.
             self._requests -= 1
-            for task in tasks:
+            self._backlogs.discard(backlog)
+            try:
+                await self._reap(tasks)
+            finally:
+                self.metrics.finish(metrics, status)
+
+    @staticmethod
+    async def _reap(tasks: set[asyncio.Task[None]]) -> None:
+        """Cancel a request's tasks and wait for them (shielded: even if our own cancellation
+        continues, they are reaped). Repeats in case a task started another one meanwhile."""
+        while pending := [task for task in tasks if not task.done()]:
+            for task in pending:
                 task.cancel()
-            if tasks:
-                # shield: even if our own cancellation continues, the tasks must be reaped
-                await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
-            self.metrics.finish(metrics, status)
+            await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))
 
     async def _next(self, queue: asyncio.Queue[Any], deadline: float | None, request: TTSRequest) -> Any:
         if deadline is None:
@@ -166,16 +258,20 @@ class TwoPhaseScheduler:
                 f"request {request.request_id} exceeded the {self.request_timeout:g} s timeout"
             ) from None
 
-    async def _plan(self, request: TTSRequest, slots: asyncio.Queue[Any], tasks: set[asyncio.Task[None]]) -> None:
+    async def _plan(
+        self, request: TTSRequest, slots: asyncio.Queue[Any], tasks: set[asyncio.Task[None]], backlog: _Backlog
+    ) -> None:
         """Phase 1 (once, or once per sentence of a streamed text), then start phase-2 tasks."""
         try:
+            index = 0
             if request.is_text_stream:
-                index = 0
-                async for sentence in iter_sentences(request.text):  # type: ignore[arg-type]
+                async for sentence in iter_sentences(request.text_stream()):
                     ctx = await self._phase1(request.copy(text=sentence))
-                    index = self._launch(ctx, slots, tasks, index)
+                    index = self._launch(ctx, slots, tasks, index, backlog)
             else:
-                self._launch(await self._phase1(request), slots, tasks, 0)
+                index = self._launch(await self._phase1(request), slots, tasks, 0, backlog)
+            if index == 0:
+                raise NothingToSpeakError()
             slots.put_nowait(_END)
         except asyncio.CancelledError:
             raise
@@ -193,22 +289,30 @@ class TwoPhaseScheduler:
             raise GenerationError(f"engine {self.engine_name!r} returned {type(ctx).__name__} from phase 1")
         return ctx
 
-    def _launch(self, ctx: GenerationContext, slots: asyncio.Queue[Any], tasks: set[asyncio.Task[None]], first_index: int) -> int:
+    def _launch(
+        self, ctx: GenerationContext, slots: asyncio.Queue[Any], tasks: set[asyncio.Task[None]], first_index: int,
+        backlog: _Backlog,
+    ) -> int:
+        """Start phase 2 for the segments worth speaking; returns the next segment index."""
         index = first_index
         for item in ctx.segments:
-            slot = _Slot(item)
+            if not is_speakable(item.text):
+                log.debug("segment %r of %s has nothing to speak; skipped", item.text, ctx.request_id)
+                continue
+            slot = _Slot(item, index)
             slots.put_nowait(slot)
-            task = asyncio.create_task(self._phase2(slot, ctx, index), name=f"auralis-seg-{ctx.request_id}-{index}")
+            task = asyncio.create_task(self._phase2(slot, ctx, backlog), name=f"auralis-seg-{ctx.request_id}-{index}")
             tasks.add(task)
             index += 1
         return index
 
-    async def _phase2(self, slot: _Slot, ctx: GenerationContext, priority: int) -> None:
+    async def _phase2(self, slot: _Slot, ctx: GenerationContext, backlog: _Backlog) -> None:
         assert self._semaphore is not None
+        priority = slot.index
         speed = ctx.request.speed
         stretch = speed != 1.0 and not self.engine.get_capabilities().native_speed
-        await self._semaphore.acquire(priority)
-        self._active += 1
+        await self._enter(slot, backlog)
+        holding = True
         try:
             agen = self.engine.process_tokens_to_speech(slot.item, ctx)
             try:
@@ -219,7 +323,13 @@ class TwoPhaseScheduler:
                         chunk = chunk.change_speed(speed)
                     chunk.request_id = ctx.request_id
                     chunk.segment_index = priority
-                    slot.queue.put_nowait(chunk)
+                    backlog.put(slot, chunk)
+                    if not backlog.has_room(slot):
+                        # far enough ahead of the consumer: give the slot to others meanwhile
+                        holding = False
+                        self._leave()
+                        await self._enter(slot, backlog)
+                        holding = True
             finally:
                 aclose = getattr(agen, "aclose", None)
                 if aclose is not None:
@@ -235,5 +345,21 @@ class TwoPhaseScheduler:
             err.__cause__ = exc
             slot.queue.put_nowait(err)
         finally:
-            self._active -= 1
+            if holding:
+                self._leave()
+
+    async def _enter(self, slot: _Slot, backlog: _Backlog) -> None:
+        """Take a phase-2 slot once the request's backlog has room for this segment."""
+        assert self._semaphore is not None
+        while True:
+            await backlog.wait_for_room(slot)
+            await self._semaphore.acquire(slot.index)
+            if backlog.has_room(slot):  # still (it may have filled while we queued for the slot)
+                self._active += 1
+                return
             self._semaphore.release()
+
+    def _leave(self) -> None:
+        assert self._semaphore is not None
+        self._active -= 1
+        self._semaphore.release()

@@ -11,12 +11,12 @@ from typing import Any
 
 from ._loop import EngineLoop
 from .engine.base import BaseAsyncTTSEngine, EngineCapabilities
-from .errors import EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError
+from .errors import CheckpointNotFoundError, EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError
 from .metrics import MetricsTracker
 from .output import TTSOutput
 from .registry.registry import engine_for_model_type, get_engine_spec, list_engines
 from .request import TTSRequest
-from .scheduler import TwoPhaseScheduler
+from .scheduler import DEFAULT_MAX_BUFFERED_SECONDS, TwoPhaseScheduler
 from .voices import VoiceProfile, VoiceStore, validate_voice_name
 
 log = logging.getLogger("auralis.tts")
@@ -55,7 +55,15 @@ def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> t
         return spec.name, model_name_or_path
     if Path(model_name_or_path).exists():
         raise EngineLoadError(f"{model_name_or_path!r} has no config.json; pass engine=... to say which engine loads it")
+    if _reads_as_path(model_name_or_path):
+        raise CheckpointNotFoundError(model_name_or_path)
     raise EngineNotFoundError(model_name_or_path, installed)
+
+
+def _reads_as_path(name: str) -> bool:
+    """Absolute, relative (``./``, ``../``, ``~``), or deeper than a hub id's ``owner/name``."""
+    path = Path(name).expanduser()
+    return path.is_absolute() or name.startswith((".", "~")) or len(path.parts) > 2 or name.endswith(("/", os.sep))
 
 
 class TTS:
@@ -74,12 +82,16 @@ class TTS:
         max_concurrency: int = 8,
         request_timeout: float | None = None,
         voices_dir: str | os.PathLike[str] | None = None,
+        max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
     ) -> None:
+        """``max_buffered_seconds``: audio one request may compute ahead of a consumer that reads
+        slowly (see `TwoPhaseScheduler`); ``None`` lets every request run ahead unbounded."""
         self.engine = engine
         self.engine_name = engine_name or engine.get_capabilities().name
         self.metrics = MetricsTracker()
         self.scheduler = TwoPhaseScheduler(
-            engine, max_concurrency, request_timeout, metrics=self.metrics, engine_name=self.engine_name
+            engine, max_concurrency, request_timeout, metrics=self.metrics, engine_name=self.engine_name,
+            max_buffered_seconds=max_buffered_seconds,
         )
         self.voices = VoiceStore(self.engine_name, voices_dir)
         self._loop = EngineLoop()
@@ -94,6 +106,7 @@ class TTS:
         max_concurrency: int = 8,
         request_timeout: float | None = None,
         voices_dir: str | os.PathLike[str] | None = None,
+        max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
         **engine_kwargs: Any,
     ) -> TTS:
         """Load by engine name (``"espeak"``), checkpoint directory (its config's ``model_type``
@@ -112,6 +125,7 @@ class TTS:
             max_concurrency=max_concurrency,
             request_timeout=request_timeout,
             voices_dir=voices_dir,
+            max_buffered_seconds=max_buffered_seconds,
         )
 
     # --- facts ---------------------------------------------------------------------------------

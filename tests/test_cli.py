@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +58,8 @@ def test_progress_on_long_input(tmp_path):
         (["speak", "hi", "--language", "xx-nope"], "language 'xx-nope' is not supported by engine 'espeak'"),
         (["speak", "hi", "--speed", "-1"], "speed must be in [0.25, 4.0]"),
         (["speak", "   "], "text is empty"),
+        (["speak", "hi", "--speed", "nan"], "speed must be in [0.25, 4.0], got nan"),
+        (["speak", "..."], "nothing to speak"),
     ],
 )
 def test_errors_are_one_clear_line(args, needle, tmp_path):
@@ -90,3 +96,68 @@ def test_no_text_is_a_usage_error():
     result = subprocess.run([*AURALIS, "speak"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     # stdin is not a TTY but empty: that is "text is empty"
     assert result.returncode != 0 and "text" in result.stderr
+
+
+def test_non_utf8_stdin_is_one_clear_line(tmp_path):
+    result = subprocess.run([*AURALIS, "speak", "-o", str(tmp_path / "x.wav")], input=b"caf\xe9 au lait",
+                            capture_output=True, timeout=120)
+    stderr = result.stderr.decode()
+    assert result.returncode != 0
+    assert "standard input is not UTF-8 text (byte 0xe9 at offset 3)" in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+def test_nul_in_text_is_named(tmp_path):
+    result = run("speak", "-o", str(tmp_path / "x.wav"), input="Hello \x00 world")
+    assert result.returncode != 0
+    assert "text contains a NUL character at position 6" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_closed_pipe_is_a_quiet_exit():
+    """`auralis voices | head -1`: the reader is gone before the output is written."""
+    proc = subprocess.Popen([*AURALIS, "voices"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=120)
+    assert stderr.decode().strip() == ""
+    assert proc.returncode != 0
+
+
+BIG_TEXT = " ".join(f"This is sentence number {i} of a long book read aloud." for i in range(400))
+
+
+def _interrupt(args: list[str]) -> tuple[int, str, float]:
+    """Run ``auralis`` until it reports progress, press Ctrl-C; (exit status, stderr, seconds to exit)."""
+    proc = subprocess.Popen(
+        [*AURALIS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background runner may ignore it
+    )
+    seen = ""
+    while "s of audio" not in seen:
+        piece = proc.stderr.read(1)
+        assert piece, f"auralis ended before it made progress: {seen}"
+        seen += piece
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, rest = proc.communicate(timeout=60)
+    return proc.returncode, rest, time.monotonic() - started
+
+
+XTTS_SMALL = Path(__file__).parents[1] / "plugins/xttsv2/tests/fixtures/xtts_small"
+
+
+@pytest.mark.parametrize("engine", ["espeak", "xttsv2"])
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, engine):
+    text_file = tmp_path / "big.txt"
+    text_file.write_text(BIG_TEXT, encoding="utf-8")
+    args = ["speak", "--file", str(text_file), "-o", str(tmp_path / "out.wav")]
+    if engine == "xttsv2":
+        if importlib.util.find_spec("auralis_xttsv2") is None or not XTTS_SMALL.is_dir():
+            pytest.skip("auralis-xttsv2 and its test checkpoint are not installed")
+        args += ["--engine", "xttsv2", "--model", str(XTTS_SMALL), "--language", "en"]
+    status, stderr, seconds = _interrupt(args)
+    lines = [line for line in stderr.replace("\r", "\n").splitlines() if line.strip() and "s of audio" not in line]
+    assert status == 130
+    assert lines == ["auralis: interrupted"], stderr
+    assert seconds < 5, f"took {seconds:.1f} s to exit after Ctrl-C"
+    assert not (tmp_path / "out.wav").exists()

@@ -256,3 +256,125 @@ async def test_streamed_text_input_is_cut_into_sentences():
     chunks = [c async for c in scheduler.run(TTSRequest(tokens(), extra={"tag": 1}))]
     assert engine.seen == ["Hello there, my friend.", "This arrives word by word!", "And ends"]
     assert [c.segment_index for c in chunks] == [0, 1, 2]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a consumer leaves: read everything, stop after ``after`` chunks, or be cancelled
+    ``cancels`` times (``gap`` loop turns apart, as anyio re-cancels a cancelled scope)."""
+
+    kind: str  # "complete" | "close" | "cancel"
+    after: int = 0
+    delay: float = 0.0
+    cancels: int = 1
+    gap: int = 0
+
+
+endings = st.one_of(
+    st.just(Ending("complete")),
+    st.builds(Ending, kind=st.just("close"), after=st.integers(0, 6)),
+    st.builds(Ending, kind=st.just("cancel"), delay=st.sampled_from([0.0, 0.001, 0.003, 0.008]),
+              cancels=st.integers(1, 4), gap=st.integers(0, 3)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cases=st.lists(st.tuples(segment_scripts, endings), min_size=1, max_size=5),
+    bound=st.integers(1, 4),
+    buffered=st.sampled_from([None, 0.004, 0.05]),
+)
+def test_every_gauge_returns_to_zero_after_any_mix_of_cancels(cases, bound, buffered):
+    async def consume(scheduler: TwoPhaseScheduler, request: TTSRequest, ending: Ending) -> None:
+        agen = scheduler.run(request)
+        got = 0
+        async for _ in agen:
+            got += 1
+            if ending.kind == "close" and got >= ending.after:
+                break
+        await agen.aclose()
+
+    async def scenario():
+        engine = ScriptedEngine()
+        scheduler = TwoPhaseScheduler(engine, max_concurrency=bound, max_buffered_seconds=buffered)
+        tasks = []
+        for k, (script, ending) in enumerate(cases):
+            request = TTSRequest("x", extra={"script": script, "tag": k + 1})
+            tasks.append((asyncio.create_task(consume(scheduler, request, ending)), ending))
+        for task, ending in tasks:
+            if ending.kind != "cancel":
+                continue
+            await asyncio.sleep(ending.delay)
+            for _ in range(ending.cancels):
+                task.cancel()
+                for _ in range(ending.gap):
+                    await asyncio.sleep(0)
+        await asyncio.gather(*(task for task, _ in tasks), return_exceptions=True)
+        for _ in range(5):  # let reaping that outlived a repeated cancel finish
+            await asyncio.sleep(0.01)
+        assert scheduler.metrics.in_flight == 0
+        assert scheduler.active_requests == 0
+        assert scheduler.in_flight == 0 and scheduler.queue_depth == 0
+        assert scheduler.buffered_seconds == 0
+        assert engine.active == 0
+        assert scheduler.metrics.totals["requests"] == len(cases)
+        assert not leaked_tasks()
+
+    asyncio.run(scenario())
+
+
+async def test_repeated_cancellation_still_finishes_the_request_metrics():
+    """The drift seen in production: a second cancel while `run` reaps its tasks."""
+    engine = ScriptedEngine()
+    scheduler = TwoPhaseScheduler(engine, max_concurrency=2)
+    task = asyncio.create_task(_collect(scheduler, TTSRequest("x", extra={"script": [SegmentScript(0.05, 3)] * 4, "tag": 1})))
+    await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.05)
+    assert scheduler.metrics.in_flight == 0 and scheduler.metrics.last().status == "cancelled"
+    assert scheduler.active_requests == 0 and engine.active == 0
+    assert not leaked_tasks()
+
+
+async def test_punctuation_only_text_is_nothing_to_speak():
+    from auralis_core import TTS
+    from auralis_core.errors import NothingToSpeakError
+    from toy_engine import ToneEngine
+
+    tts = TTS(ToneEngine())
+    try:
+        for text in ("...", "?! …", ["--", "* * *"]):
+            with pytest.raises(NothingToSpeakError, match="nothing to speak") as info:
+                await tts.generate_speech_async(text, voice="low")
+            assert info.value.param == "text"
+        # unspeakable segments among speakable ones are skipped, not rendered as silence
+        mixed = await tts.generate_speech_async("Hello there. ... And more.", voice="low")
+        plain = await tts.generate_speech_async("Hello there. And more.", voice="low")
+        assert mixed.duration == plain.duration
+        assert tts.metrics.summary()["in_flight"] == 0
+    finally:
+        await tts.shutdown_async()
+
+
+async def test_a_bad_piece_of_streamed_text_is_an_invalid_request():
+    from auralis_core import InvalidRequestError
+
+    class PerSentence(ScriptedEngine):
+        async def get_generation_context(self, request):
+            request.extra["script"] = [SegmentScript(0.0, 1)]
+            return await super().get_generation_context(request)
+
+    scheduler = TwoPhaseScheduler(PerSentence())
+
+    async def tokens():
+        yield "A fine first sentence. "
+        yield b"bytes"
+
+    with pytest.raises(InvalidRequestError, match="text stream yielded bytes, expected str"):
+        await _collect(scheduler, TTSRequest(tokens(), extra={"tag": 1}))
+    assert scheduler.metrics.in_flight == 0
+    assert not leaked_tasks()

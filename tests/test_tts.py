@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import numpy as np
 import pytest
+from conftest import leaked_tasks
 from toy_engine import SAMPLE_RATE, ToneEngine
 
 from auralis_core import (
@@ -148,6 +150,21 @@ def test_selection_by_checkpoint_model_type(tmp_path):
         unregister_engine("tone-ckpt")
 
 
+@pytest.mark.parametrize("path", ["/no/such/dir", "./missing-ckpt", "~/no-such-auralis-ckpt", "models/xtts/v2", "ckpt/"])
+def test_missing_checkpoint_path_says_so(path):
+    from auralis_core.errors import CheckpointNotFoundError
+
+    with pytest.raises(CheckpointNotFoundError, match=f"^no such checkpoint: {re.escape(path)}$"):
+        TTS.from_pretrained(path)
+
+
+def test_a_bare_name_is_still_an_unknown_engine():
+    with pytest.raises(EngineNotFoundError, match="unknown engine 'nope'"):
+        TTS.from_pretrained("nope")
+    with pytest.raises(EngineNotFoundError, match="unknown engine 'owner/model'"):  # a hub id needs engine=
+        TTS.from_pretrained("owner/model")
+
+
 def test_shutdown(tmp_path):
     engine = ToneEngine()
     tts = TTS(engine)
@@ -156,3 +173,49 @@ def test_shutdown(tmp_path):
     with pytest.raises(RuntimeError, match="shut down"):
         tts.generate_speech("Hello.")
     tts.shutdown()  # idempotent
+
+
+async def test_cancelled_stream_consumers_leave_every_gauge_at_zero():
+    """Through the facade (engine loop thread + relay): consumers cancelled once or again and
+    again, or abandoned, all end their requests; nothing stays in flight or buffered."""
+    engine = ToneEngine(delays={i: 0.002 for i in range(12)})
+    tts = TTS(engine, max_concurrency=3, max_buffered_seconds=0.05)
+    text = " ".join(f"Sentence number {i} is here." for i in range(12))
+
+    async def consume(stop_after: int | None) -> None:
+        got = 0
+        async for _ in tts.stream_async(text, voice="low"):
+            got += 1
+            if stop_after is not None and got >= stop_after:
+                return  # abandons the iterator (closed by garbage collection / loop shutdown)
+            await asyncio.sleep(0.003)
+
+    try:
+        tasks = [asyncio.create_task(consume(None if i % 3 else i)) for i in range(9)]
+        await asyncio.sleep(0.02)
+        for i, task in enumerate(tasks):
+            for _ in range(i % 4):  # 0 to 3 cancels, a loop turn apart
+                task.cancel()
+                await asyncio.sleep(0)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        scheduler = tts.scheduler
+        assert await asyncio.to_thread(
+            lambda: _settles(lambda: tts.metrics.in_flight == 0 and scheduler.active_requests == 0)
+        ), tts.metrics.summary()
+        assert scheduler.in_flight == 0 and scheduler.queue_depth == 0 and scheduler.buffered_seconds == 0
+        assert engine.active == 0
+        assert tts.metrics.totals["requests"] == 9
+    finally:
+        await tts.shutdown_async()
+    assert not leaked_tasks()
+
+
+def _settles(predicate, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +12,9 @@ from typing import Any
 import click
 
 from ..errors import AuralisError
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
 
 
 class _AuralisGroup(click.Group):
@@ -67,6 +72,12 @@ class _AuralisGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt:
+            # the engine work was cancelled and reaped on the way out (EngineLoop.iterate, TTS.__exit__)
+            click.echo("\nauralis: interrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
+        except BrokenPipeError:
+            raise  # the reader went away (`auralis voices | head -1`): click exits quietly
         except (AuralisError, ValueError, OSError, LookupError) as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -90,12 +101,22 @@ def _read_text(text: str | None, text_file: Path | None) -> str:
     if text and text_file:
         raise click.UsageError("give the text as an argument or with --file, not both")
     if text_file is not None:
-        return text_file.read_text(encoding="utf-8")
+        return _decode(text_file.read_bytes(), str(text_file))
     if text is None or text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("no text given: pass TEXT, --file PATH, or pipe text on stdin")
-        return sys.stdin.read()
+        return _decode(sys.stdin.buffer.read(), "standard input")
     return text
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(
+            f"{source} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "convert it first, e.g. with iconv"
+        ) from None
 
 
 @cli.command()
@@ -205,7 +226,20 @@ def voices(engine: str | None, model: str | None, voices_dir: str | None) -> Non
 
 
 def main() -> None:
-    cli(prog_name="auralis")
+    try:
+        cli(prog_name="auralis")
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:
+            # Ctrl-C: the engine is already shut down (TTS.__exit__); skip the interpreter's
+            # teardown of torch & co. (about 1.5 s with XTTS loaded), the user asked to stop now.
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(INTERRUPTED)
+        raise
 
 
 if __name__ == "__main__":

@@ -74,12 +74,16 @@ def to_api_error(exc: BaseException) -> APIError:
     if isinstance(exc, CapabilityError):
         return APIError(400, str(exc), code="unsupported_capability")
     if isinstance(exc, InvalidRequestError):
-        return APIError(400, str(exc), param=exc.param, code="invalid_value")
+        return APIError(400, str(exc), param=_SERVER_PARAMS.get(exc.param, exc.param), code="invalid_value")
     if isinstance(exc, GenerationTimeoutError):
         return APIError(504, str(exc), type="server_error", code="timeout")
     log.error("internal error while serving a request", exc_info=exc)
     return APIError(500, f"internal server error; see the server log for request {request_id_var.get()}",
                     type="server_error", code="internal_error")
+
+
+_SERVER_PARAMS = {"text": "input"}
+"""Core request fields under the name the HTTP API gives them."""
 
 
 def _loc_to_param(loc: tuple[Any, ...]) -> str | None:
@@ -100,7 +104,11 @@ def install_error_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {}
         param = _loc_to_param(tuple(first.get("loc", ())))
         kind = first.get("type", "invalid_value")
-        if kind == "extra_forbidden":
+        if kind == "json_invalid":  # its location is a character offset, not a field
+            at = f" at character {param}" if param else ""
+            message = f"The request body is not valid JSON: {first.get('ctx', {}).get('error', 'invalid')}{at}"
+            param, code = None, "invalid_json"
+        elif kind == "extra_forbidden":
             message = f"Unrecognized request argument supplied: {param}"
             code = "unknown_parameter"
         else:

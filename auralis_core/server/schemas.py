@@ -38,7 +38,8 @@ class SpeechRequest(BaseModel):
     voice: Union[str, VoiceObject] = Field(description="built-in, uploaded or OpenAI voice name, or {'id': name}")
     instructions: str | None = Field(None, max_length=4096, description="accepted; engines that cannot follow it ignore it")
     response_format: ResponseFormat = "mp3"
-    speed: float = Field(1.0, ge=0.25, le=4.0)
+    # strict: `true` or "1.5" is an error, not a speed (JSON integers are still numbers)
+    speed: float = Field(1.0, ge=0.25, le=4.0, strict=True, allow_inf_nan=False)
     stream_format: Literal["audio", "sse"] = "audio"
     # --- Auralis extensions ---
     language: str | None = Field(None, min_length=1, max_length=32, description="language code or 'auto'")
@@ -52,14 +53,14 @@ class SpeechRequest(BaseModel):
     speaker_audio: list[str] | None = Field(
         None, max_length=16, description="reference clips as base64 (any decodable format) for one-off cloning"
     )
-    normalize: bool | None = Field(None, description="reference audio: loudness normalisation")
-    trim_silence: bool | None = Field(None, description="reference audio: trim leading/trailing silence")
-    noise_reduction: bool | None = Field(None, description="reference audio: spectral noise reduction")
-    enhance_speech: bool | None = Field(None, description="reference audio: speech enhancement")
+    normalize: bool | None = Field(None, strict=True, description="reference audio: loudness normalisation")
+    trim_silence: bool | None = Field(None, strict=True, description="reference audio: trim leading/trailing silence")
+    noise_reduction: bool | None = Field(None, strict=True, description="reference audio: spectral noise reduction")
+    enhance_speech: bool | None = Field(None, strict=True, description="reference audio: speech enhancement")
     sample_rate: int | None = Field(
         None, ge=8000, le=48000, description="output rate; default 24000 (OpenAI's), see native_sample_rate"
     )
-    native_sample_rate: bool = Field(False, description="keep the engine's own sample rate (pcm included)")
+    native_sample_rate: bool = Field(False, strict=True, description="keep the engine's own sample rate (pcm included)")
 
 
 class SpeechUsage(BaseModel):
@@ -121,7 +122,7 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str = Field(min_length=1, max_length=256)
     messages: list[dict[str, Any]] = Field(min_length=1)
-    stream: bool = False
+    stream: bool = Field(False, strict=True)
     modalities: list[Literal["text", "audio"]] | None = None
     audio: ChatAudioParams | None = None
     # --- Auralis extensions ---

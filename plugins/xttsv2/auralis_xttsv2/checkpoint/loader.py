@@ -67,38 +67,60 @@ def resolve_dtype(dtype: torch.dtype | str | None) -> torch.dtype:
 
 
 # --- reading files ----------------------------------------------------------------------------
-class _StubUnpickler(pickle.Unpickler):
-    """Unpickles old ``model.pth`` files whose ``config`` entry is a pickled Coqui object."""
+class CoquiObject:
+    """Inert stand-in for a pickled Coqui config object (the released ``model.pth`` pickles its
+    ``XttsConfig``). Unpickling keeps the object's state as plain data and runs no code; Coqui is
+    never imported. Auralis reads the configuration from ``config.json``, not from here."""
 
-    def find_class(self, module: str, name: str) -> Any:
-        if module.startswith(("TTS.", "coqpit", "trainer.")):
-            return type(name, (), {"__setstate__": lambda self, state: None, "__init__": lambda self, *a, **k: None})
-        return super().find_class(module, name)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
 
 
-class _StubPickleModule:
-    Unpickler = _StubUnpickler
-    load = pickle.load
-    __name__ = "auralis_stub_pickle"
+COQUI_PICKLED_CLASSES = (
+    "TTS.tts.configs.xtts_config.XttsConfig",
+    "TTS.tts.models.xtts.XttsAudioConfig",
+    "TTS.tts.models.xtts.XttsArgs",
+    "TTS.config.shared_configs.BaseDatasetConfig",
+)
+"""The only non-tensor classes a Coqui XTTS checkpoint contains; each loads as `CoquiObject`."""
+
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")  # torch names the refused class or function so
 
 
 def read_model_pth(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict of a Coqui ``model.pth``, read with ``weights_only=True``: tensors, plain
+    containers and the Coqui config classes above; any other pickled global is refused by name."""
     if not path.is_file():
         raise EngineLoadError(f"missing checkpoint file: {path}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        logger.warning("%s holds pickled Coqui objects; reading its tensors only", path)
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=False, pickle_module=_StubPickleModule)
-        except Exception as e:  # noqa: BLE001 - any failure means an unreadable file
-            raise EngineLoadError(f"could not read {path}: {e}") from e
+        with torch.serialization.safe_globals([(CoquiObject, name) for name in COQUI_PICKLED_CLASSES]):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = _REFUSED_GLOBAL.search(str(e))
+        if found:
+            raise EngineLoadError(
+                f"refusing to load {path}: it pickles {found.group(1)!r}, which is not a tensor, a plain "
+                f"container or one of Coqui's config classes ({', '.join(COQUI_PICKLED_CLASSES)}); "
+                "loading it could run code"
+            ) from None
+        raise EngineLoadError(f"refusing to load {path}: {_reason(e)}") from None
     except Exception as e:  # noqa: BLE001
         raise EngineLoadError(f"could not read {path} (corrupt or not a torch checkpoint): {e}") from e
     sd = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise EngineLoadError(f"{path} has no state dict under 'model'")
     return sd
+
+
+def _reason(exc: BaseException) -> str:
+    """torch's weights-only errors wrap the reason in boilerplate paragraphs; keep the reason."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    boilerplate = ("Weights only load failed", "Check the documentation", "(1)", "(2)")
+    reason = next((line for line in lines if not line.startswith(boilerplate)), lines[0] if lines else repr(exc))
+    return reason.removeprefix("WeightsUnpickler error:").strip()
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
