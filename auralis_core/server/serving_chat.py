@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -103,10 +103,7 @@ class ChatPlan:
 
 @dataclass
 class ChatStats:
-    started: float = field(default_factory=time.perf_counter)
     outcome: Literal["ok", "error", "cancelled"] = "cancelled"
-    first_audio: float | None = None
-    audio_seconds: float = 0.0
     recorded: bool = False
 
 
@@ -178,8 +175,6 @@ class ChatSession:
                         raise item.error
                     running -= 1
                     continue
-                if isinstance(item, AudioPiece) and self.stats.first_audio is None:
-                    self.stats.first_audio = time.perf_counter()
                 yield item
             for event in held:
                 yield event
@@ -351,7 +346,6 @@ class ServingChat:
     async def _finish(self, session: ChatSession) -> None:
         await session.aclose()
         stats = session.stats
-        stats.audio_seconds = session.speaker.audio_seconds
         if not stats.recorded:
             stats.recorded = True
             self.runtime.metrics.record_synthesis(stats.outcome)  # audio and latency: the engine's tracker

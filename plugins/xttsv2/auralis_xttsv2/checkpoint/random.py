@@ -130,7 +130,21 @@ def build_random_model(spec: RandomCheckpointSpec, vocab: Path) -> XTTSModel:
     perturb_(model, torch.Generator().manual_seed(spec.seed + 1))
     with torch.no_grad():
         model.gpt.mel_head.bias[config.gpt.stop_audio_token] += spec.stop_bias
+        _calibrate_loudness_(model, torch.Generator().manual_seed(spec.seed + 2))
     return model
+
+
+def _calibrate_loudness_(model: XTTSModel, generator: torch.Generator, target_rms: float = 0.1) -> None:
+    """Scale HiFi-GAN's last convolution so that random weights speak at about ``target_rms``
+    (before ``tanh``): a random decoder is otherwise near-silent, and a near-silent waveform would
+    make an absolute error bound say nothing."""
+    decoder = model.hifigan_decoder
+    latents = torch.randn(1, 8, model.config.gpt.hidden_size, generator=generator)
+    speaker = torch.nn.functional.normalize(torch.randn(1, decoder.config.d_vector_dim, 1, generator=generator), dim=1)
+    wav = decoder(latents, speaker)
+    rms = float(torch.atanh(wav.clamp(-0.999, 0.999)).pow(2).mean().sqrt())
+    if rms > 0:
+        decoder.waveform_decoder.conv_post.weight.mul_(target_rms / rms)  # plain conv, no bias
 
 
 def write_random_checkpoint(spec: RandomCheckpointSpec, out: Path, vocab: Path) -> str:

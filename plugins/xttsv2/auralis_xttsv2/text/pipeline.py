@@ -70,7 +70,9 @@ class TextPipeline:
 
     def _fit(self, piece: str, lang: str) -> list[PreparedSegment]:
         """Tokenize ``piece``; if it has too many ids (numbers spell out long), cut it shorter."""
-        normalized = self.tokenizer.normalize(piece, lang)
+        # Coqui's ``Xtts.inference`` lowercases each sentence before its tokenizer cleans it, so
+        # Turkish "İ" arrives as "i" + U+0307 and the cleaner's İ->i fold never fires there.
+        normalized = self.tokenizer.normalize(piece.strip().lower(), lang)
         if not normalized.strip():
             return []  # only characters the normaliser drops (e.g. a lone quote)
         ids = self.tokenizer.encode_normalized(normalized, lang)

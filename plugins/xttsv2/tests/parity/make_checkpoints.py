@@ -52,13 +52,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--real-size", action="store_true", help="also the real-size checkpoint (1.8 GB)")
+    ap.add_argument("--only-real-size", action="store_true", help="the real-size checkpoint alone")
     args = ap.parse_args()
     meta = {}
-    for name, entry in CASES["checkpoints"].items():
+    for name, entry in ({} if args.only_real_size else CASES["checkpoints"]).items():
         meta[name] = {"spec": entry["spec"], "commit": entry["commit"], "real_size": False,
                       "digest": build(name, entry["spec"], args.out)}
         print(name, meta[name]["digest"], flush=True)
-    if args.real_size:
+    if args.real_size or args.only_real_size:
         real = CASES["real_size"]
         meta["real_size"] = {"spec": real["spec"], "commit": False, "real_size": True,
                              "digest": build("real_size", real["spec"], args.out, real["text_tokens"])}
