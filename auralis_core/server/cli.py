@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..cli.engine_args import ENGINE_ARG_HELP, parse_engine_args
+
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
@@ -38,13 +40,14 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--llm-model", help="Model name sent upstream (default: the client's).")
 @click.option("--no-llm-override", is_flag=True, help="Refuse per-request llm_base_url (upstream fixed by --llm-url).")
 @click.option("--graceful-timeout", type=float, default=30.0, show_default=True, help="Seconds to finish in-flight requests on shutdown.")
+@click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE", help=ENGINE_ARG_HELP)
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def serve(
     engine: str | None, model: str | None, host: str, port: int, api_key: str | None, max_concurrency: int,
     max_queue: int, request_timeout: float | None, voices_dir: Path | None, cors_origins: tuple[str, ...],
     max_input_chars: int, max_upload_mb: float, served_model_names: tuple[str, ...], voice_aliases: tuple[str, ...],
     llm_url: str | None, llm_api_key: str | None, llm_model: str | None, no_llm_override: bool, graceful_timeout: float,
-    log_level: str,
+    engine_args: tuple[str, ...], log_level: str,
 ) -> None:
     """Run the OpenAI-compatible HTTP server (speech, voices, models, voice chat, metrics)."""
     import uvicorn
@@ -62,6 +65,7 @@ def serve(
         served_model_names=list(served_model_names) or list(OPENAI_SPEECH_MODELS),
         voice_aliases=_aliases(voice_aliases), llm_base_url=llm_url, llm_api_key=llm_api_key, llm_model=llm_model,
         allow_llm_override=not no_llm_override, graceful_shutdown_timeout=graceful_timeout,
+        engine_args=parse_engine_args(engine_args),
     )
     logging.getLogger("auralis.server").info("serving engine %s on http://%s:%d", engine or "default", host, port)
     uvicorn.run(

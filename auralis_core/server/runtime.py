@@ -54,6 +54,7 @@ class ServerRuntime:
                 max_concurrency=self.config.max_concurrency,
                 request_timeout=self.config.request_timeout,
                 voices_dir=self.config.voices_dir,
+                **self.config.engine_args,
             )
         except Exception as exc:
             self.status, self.detail = "failed", f"{type(exc).__name__}: {exc}"
