@@ -94,7 +94,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         # streamed windows of concurrent requests with equal length share one HiFi-GAN call
         self.vocoder: MicroBatcher[DecodeWindow, torch.Tensor] = MicroBatcher(
             lambda windows: vocode(self.model, windows), self._executor, key=lambda w: w.length,
-            max_batch=max(8, max_batch_size),
+            max_batch=min(32, max(8, max_batch_size)),  # bounds HiFi-GAN's activations
         )
 
     def _make_backend(self, name: str, max_batch_size: int, settings: VLLMSettings) -> GenerationBackend:

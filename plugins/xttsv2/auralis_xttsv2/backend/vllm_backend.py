@@ -86,7 +86,10 @@ class VLLMBackend(GenerationBackend):
             **s.memory_kwargs(self.config, dtype_bytes, max_batch_size, self.geometry.max_model_len),
             **extra,
         )
-        return AsyncLLM.from_engine_args(args)
+        # Built on a thread with no running event loop: AsyncLLM binds its output handler to the loop
+        # it finds, and must bind to the one that calls generate (the TTS facade's engine loop).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(AsyncLLM.from_engine_args, args).result()
 
     # --- one sequence --------------------------------------------------------------------------
     def _prefix(self, request: GenerationRequest) -> torch.Tensor:

@@ -104,7 +104,8 @@ class XttsGPT(nn.Module, SupportsMRoPE):
         return self.model(input_ids, positions, intermediate_tensors, inputs_embeds)
 
     def compute_logits(self, hidden_states: torch.Tensor) -> torch.Tensor | None:
-        return self.logits_processor(self.mel_head, hidden_states)
+        # vLLM's logits processor adds a head bias only when handed one (GPT-2 heads have none)
+        return self.logits_processor(self.mel_head, hidden_states, self.mel_head.bias)
 
     def load_weights(self, weights: Iterable[tuple[str, torch.Tensor]]) -> set[str]:
         params = dict(self.named_parameters())

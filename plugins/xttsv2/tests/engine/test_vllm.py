@@ -62,7 +62,7 @@ def test_entry_point_registers_the_model():
     assert "XttsGPT" in ModelRegistry.get_supported_archs()
 
 
-@pytest.mark.parametrize("dtype,attention", [(torch.float32, "TRITON_ATTN"), (torch.bfloat16, None)])
+@pytest.mark.parametrize("dtype,attention", [(torch.float32, "FLEX_ATTENTION"), (torch.bfloat16, None)])
 async def test_greedy_codes_and_latents_match_the_torch_backend(small_dir, reference, dtype, attention):
     ckpt = load_checkpoint(small_dir, device="cuda", dtype=dtype)
     cond = torch.from_numpy(reference["cond_default"])
