@@ -109,3 +109,21 @@ def test_cli_bad_engine_arg(tmp_path):
          str(tmp_path / "x.wav")], capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2 and "expected KEY=VALUE" in result.stderr
+
+
+@no_vllm
+async def test_server_engine_args_reach_from_pretrained(small_dir):
+    """``auralis serve --engine-arg backend=vllm`` -> ServerConfig.engine_args -> from_pretrained."""
+    from auralis_core.server.config import ServerConfig
+    from auralis_core.server.runtime import ServerRuntime
+
+    runtime = ServerRuntime(ServerConfig(engine="xttsv2", model=str(small_dir), engine_args={"backend": "vllm"}))
+    await runtime.load()
+    assert runtime.status == "failed" and "pip install 'auralis-xttsv2[vllm]'" in runtime.detail
+    runtime = ServerRuntime(ServerConfig(engine="xttsv2", model=str(small_dir), engine_args={"backend": "torch",
+                                                                                           "device": "cpu"}))
+    await runtime.load()
+    try:
+        assert runtime.status == "ok" and runtime.tts.engine.backend_name == "torch"
+    finally:
+        await runtime.close()
