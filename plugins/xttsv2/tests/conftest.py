@@ -37,3 +37,19 @@ def small_ckpt(small_dir):
     from auralis_xttsv2.checkpoint import load_checkpoint
 
     return load_checkpoint(small_dir)
+
+
+@pytest.fixture
+def collect():
+    """``await collect(backend, request)`` -> (codes, hidden states [n, D], stopped) of one sequence."""
+    import torch
+
+    async def run(backend, request):
+        codes, states, stopped = [], [], False
+        async for chunk in backend.generate(request):
+            codes += chunk.codes.tolist()
+            states.append(chunk.hidden_states)
+            stopped = chunk.stopped
+        return codes, torch.cat(states), stopped
+
+    return run

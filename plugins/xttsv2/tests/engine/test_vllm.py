@@ -37,15 +37,6 @@ def _report(**row) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-async def _run(backend, request):
-    codes, states, stopped = [], [], False
-    async for chunk in backend.generate(request):
-        codes += chunk.codes.tolist()
-        states.append(chunk.hidden_states)
-        stopped = chunk.stopped
-    return codes, torch.cat(states), stopped
-
-
 def _vllm(model, **settings):
     from auralis_xttsv2.backend.vllm_backend import VLLMBackend
     from auralis_xttsv2.backend.vllm_settings import VLLMSettings
@@ -63,7 +54,7 @@ def test_entry_point_registers_the_model():
 
 
 @pytest.mark.parametrize("dtype,attention", [(torch.float32, "FLEX_ATTENTION"), (torch.bfloat16, None)])
-async def test_greedy_codes_latents_streaming_and_abort(small_dir, reference, dtype, attention):
+async def test_greedy_codes_latents_streaming_and_abort(small_dir, reference, dtype, attention, collect):
     """fp32 (FlexAttention: the fixture's head size 16 is below what vLLM's Triton kernel takes):
     greedy codes equal the torch backend's. bf16: agreement steps reported, latents from the same
     codes at cosine >= 0.999; then streaming, seeding and abort on the same engine."""
@@ -75,12 +66,12 @@ async def test_greedy_codes_latents_streaming_and_abort(small_dir, reference, dt
     ]
     torch_backend = TorchBackend(ckpt.model, max_batch_size=8)
     try:
-        expected = [await _run(torch_backend, r) for r in requests]
+        expected = [await collect(torch_backend, r) for r in requests]
     finally:
         await torch_backend.shutdown()
     backend = _vllm(ckpt.model, attention_backend=attention, enforce_eager=dtype == torch.float32)
     try:
-        got = await asyncio.gather(*[_run(backend, r) for r in requests])  # one continuous batch
+        got = await asyncio.gather(*[collect(backend, r) for r in requests])  # one continuous batch
         agree = []
         for (e_codes, e_states, e_stop), (g_codes, g_states, g_stop) in zip(expected, got):
             n = next((i for i, (a, b) in enumerate(zip(e_codes, g_codes)) if a != b), min(len(e_codes), len(g_codes)))
@@ -102,12 +93,12 @@ async def test_greedy_codes_latents_streaming_and_abort(small_dir, reference, dt
         _report(test="latents_cosine_min", dtype=str(dtype), value=worst)
         assert worst >= (0.99999 if dtype == torch.float32 else 0.999)
         if dtype == torch.bfloat16:
-            await _stream_and_abort(backend, ckpt, cond, tokens)
+            await _stream_and_abort(backend, ckpt, cond, tokens, collect)
     finally:
         await backend.shutdown()
 
 
-async def _stream_and_abort(backend, ckpt, cond, tokens) -> None:
+async def _stream_and_abort(backend, ckpt, cond, tokens, collect) -> None:
     """Streamed windows, seeded reproducibility, and abort on close and on task cancellation."""
     long = GenerationRequest(cond, tokens, SamplingParams(), max_new_tokens=55, stream_every=5, ignore_stop=True,
                              seed=3)
@@ -122,7 +113,7 @@ async def _stream_and_abort(backend, ckpt, cond, tokens) -> None:
     again = [c for chunk in [x async for x in backend.generate(long)] for c in chunk.codes.tolist()]
     assert again == codes  # seeded sampling is reproducible
     # cancel mid-stream: the request leaves vLLM at once, others finish
-    other = asyncio.ensure_future(_run(backend, GenerationRequest(cond, tokens, GREEDY, max_new_tokens=20)))
+    other = asyncio.ensure_future(collect(backend, GenerationRequest(cond, tokens, GREEDY, max_new_tokens=20)))
     gen = backend.generate(GenerationRequest(cond, tokens, SamplingParams(), max_new_tokens=55, stream_every=2,
                                              ignore_stop=True))
     async with contextlib.aclosing(gen):
@@ -132,7 +123,7 @@ async def _stream_and_abort(backend, ckpt, cond, tokens) -> None:
     assert len(codes_other) >= 1
     assert backend.unfinished_requests() == 0
     # a task cancelled while waiting for codes aborts its request too
-    task = asyncio.ensure_future(_run(backend, long))
+    task = asyncio.ensure_future(collect(backend, long))
     await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -25,15 +25,7 @@ from auralis_xttsv2.vllm.requests import embeds_prompt, prompt_ids, sampling_kwa
 GREEDY = SamplingParams(do_sample=False, repetition_penalty=10.0)
 
 
-async def _torch_run(backend, request):
-    codes, states = [], []
-    async for chunk in backend.generate(request):
-        codes += chunk.codes.tolist()
-        states.append(chunk.hidden_states)
-    return codes, torch.cat(states)
-
-
-async def test_second_pass_latents_equal_the_decode_loop_batched_and_windowed(small_ckpt, reference):
+async def test_second_pass_latents_equal_the_decode_loop_batched_and_windowed(small_ckpt, reference, collect):
     """Latents of the batched second pass == hidden states the torch loop collected, for a batch of
     different prompt and code lengths (left padding) and for streamed windows."""
     model = small_ckpt.model
@@ -42,7 +34,7 @@ async def test_second_pass_latents_equal_the_decode_loop_batched_and_windowed(sm
     backend = TorchBackend(model, max_batch_size=4)
     try:
         requests = [GenerationRequest(cond, tokens[: 5 + 6 * i], GREEDY, max_new_tokens=12 + 5 * i) for i in range(3)]
-        runs = await asyncio.gather(*[_torch_run(backend, r) for r in requests])
+        runs = [(c, s) for c, s, _ in await asyncio.gather(*[collect(backend, r) for r in requests])]
     finally:
         await backend.shutdown()
     with ThreadPoolExecutor(1) as pool:
