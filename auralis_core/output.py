@@ -168,7 +168,11 @@ class TTSOutput:
         silence_s: float = 0.0,
         crossfade_s: float = 0.0,
     ) -> TTSOutput:
-        """Concatenate outputs (resampled to the first one's rate), with optional gap or crossfade."""
+        """Concatenate outputs (resampled to the first one's rate), with optional gap or crossfade.
+
+        The result keeps the first output's metadata and lists every part's under ``"parts"``
+        (e.g. the audio codes an engine reports per segment).
+        """
         from .audio.processing import concatenate
 
         outputs = list(outputs)
@@ -182,7 +186,7 @@ class TTSOutput:
             sr,
             request_id=first.request_id,
             is_final=True,
-            metadata=dict(first.metadata),
+            metadata={**first.metadata, "parts": [dict(o.metadata) for o in outputs]},
         )
 
     # --- playback ----------------------------------------------------------------------------

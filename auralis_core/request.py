@@ -47,18 +47,18 @@ class TTSRequest:
     language: str = "auto"
     stream: bool = False
     speed: float = 1.0
-    # sampling
-    temperature: float = 0.75
-    top_p: float = 0.85
-    top_k: int = 50
-    repetition_penalty: float = 5.0
-    length_penalty: float = 1.0
-    do_sample: bool = True
+    # sampling: None = the engine's default (for XTTS, what the checkpoint's config.json says)
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    length_penalty: float | None = None
+    do_sample: bool | None = None
     seed: int | None = None
-    # conditioning
-    max_ref_length: float = 60.0
-    gpt_cond_len: float = 30.0
-    gpt_cond_chunk_len: float = 4.0
+    # conditioning (voice cloning): None = the engine's default, as above
+    max_ref_length: float | None = None
+    gpt_cond_len: float | None = None
+    gpt_cond_chunk_len: float | None = None
     reference_sample_rate: int = 22050
     audio_config: AudioPreprocessingConfig = field(default_factory=AudioPreprocessingConfig)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -76,22 +76,31 @@ class TTSRequest:
         if self.voice is not None and (not isinstance(self.voice, str) or not self.voice.strip()):
             raise InvalidRequestError("voice must be a non-empty name", "voice")
         _check_range("speed", float(self.speed), 0.25, 4.0)
-        _check_range("temperature", float(self.temperature), 0.0, 5.0, lo_open=True)
-        _check_range("top_p", float(self.top_p), 0.0, 1.0, lo_open=True)
-        if isinstance(self.top_k, bool) or not isinstance(self.top_k, (int, np.integer)) or self.top_k < 0:
-            raise InvalidRequestError(f"top_k must be an integer >= 0 (0 disables it), got {self.top_k!r}", "top_k")
-        _check_range("repetition_penalty", float(self.repetition_penalty), 0.0, 100.0, lo_open=True)
-        _check_range("length_penalty", float(self.length_penalty), -10.0, 10.0)
-        for name in ("max_ref_length", "gpt_cond_len", "gpt_cond_chunk_len"):
-            _check_range(name, float(getattr(self, name)), 0.0, 600.0, lo_open=True)
-        if self.gpt_cond_chunk_len > self.gpt_cond_len:
-            raise InvalidRequestError("gpt_cond_chunk_len must not exceed gpt_cond_len", "gpt_cond_chunk_len")
+        self._validate_generation_options()
         if not isinstance(self.audio_config, AudioPreprocessingConfig):
             raise InvalidRequestError("audio_config must be an AudioPreprocessingConfig", "audio_config")
         if not isinstance(self.request_id, str) or not self.request_id:
             raise InvalidRequestError("request_id must be a non-empty string", "request_id")
 
     # --- validation helpers ------------------------------------------------------------------
+    def _validate_generation_options(self) -> None:
+        """Sampling and conditioning options are optional; the ones given must be in range."""
+        ranges = {"temperature": (0.0, 5.0, True), "top_p": (0.0, 1.0, True), "repetition_penalty": (0.0, 100.0, True),
+                  "length_penalty": (-10.0, 10.0, False), "max_ref_length": (0.0, 600.0, True),
+                  "gpt_cond_len": (0.0, 600.0, True), "gpt_cond_chunk_len": (0.0, 600.0, True)}
+        for name, (lo, hi, lo_open) in ranges.items():
+            value = getattr(self, name)
+            if value is not None:
+                _check_range(name, float(value), lo, hi, lo_open=lo_open)
+        k = self.top_k
+        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
+            raise InvalidRequestError(f"top_k must be an integer >= 0 (0 disables it), got {k!r}", "top_k")
+        if self.do_sample is not None and not isinstance(self.do_sample, (bool, np.bool_)):
+            raise InvalidRequestError(f"do_sample must be true or false, got {self.do_sample!r}", "do_sample")
+        chunk, length = self.gpt_cond_chunk_len, self.gpt_cond_len
+        if chunk is not None and length is not None and chunk > length:
+            raise InvalidRequestError("gpt_cond_chunk_len must not exceed gpt_cond_len", "gpt_cond_chunk_len")
+
     def _validate_text(self) -> None:
         text = self.text
         if isinstance(text, str):
@@ -174,8 +183,10 @@ class TTSRequest:
             changes["request_id"] = self.request_id
         return replace(self, **changes)
 
-    async def load_speaker_audio(self, sample_rate: int | None = None) -> list[TTSOutput]:
-        """Decode, resample and clean the speaker references (cached by content and config).
+    async def load_speaker_audio(self, sample_rate: int | None = None, max_seconds: float | None = None
+                                 ) -> list[TTSOutput]:
+        """Decode, resample and clean the speaker references (cached by content and config), each
+        cut to ``max_seconds`` (default: the request's ``max_ref_length``; None keeps all).
 
         Engines call this in phase 1; the work runs in a thread so the event loop stays free.
         """
@@ -186,7 +197,7 @@ class TTSRequest:
         sr = sample_rate or self.reference_sample_rate
         return await asyncio.to_thread(
             load_references, list(self.speaker_files), sr, self.audio_config, self.reference_sample_rate,
-            self.max_ref_length,
+            self.max_ref_length if max_seconds is None else max_seconds,
         )
 
 

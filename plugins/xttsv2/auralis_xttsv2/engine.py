@@ -57,6 +57,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         stream_chunk_tokens: int = 24,
         stream_context_frames: int = 48,
         conditioning_cache_size: int = 64,
+        batch_invariant: bool | None = None,
         vllm_memory: float | int | None = None,
         vllm_enforce_eager: bool = False,
         vllm_attention_backend: str | None = None,
@@ -65,8 +66,10 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         the model is on CUDA and vLLM is installed). ``max_batch_size`` bounds the sequences sharing
         one decode step; ``stream_chunk_tokens`` is the audio-code count per streamed chunk (~46 ms
         of audio each) and ``stream_context_frames`` the HiFi-GAN frames of context decoded on each
-        side of a streamed window (exactness at seams vs. cost). ``vllm_memory`` sizes vLLM's KV
-        pool: a fraction of the GPU (``gpu_memory_utilization``) or bytes (see `VLLMSettings`)."""
+        side of a streamed window (exactness at seams vs. cost). ``batch_invariant`` (torch backend;
+        default: on for CPU, off for CUDA) makes a request's codes independent of the requests it
+        shares steps with. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
+        (``gpu_memory_utilization``) or bytes (see `VLLMSettings`)."""
         from .text import TextPipeline, XTTSTokenizer
 
         if stream_chunk_tokens < 1 or stream_context_frames < 0:
@@ -88,7 +91,9 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         )
         vllm_settings = VLLMSettings(vllm_memory, vllm_enforce_eager, vllm_attention_backend)  # checked first
         self.backend_name = resolve_backend(backend, self.model.device)
-        self.backend: GenerationBackend = self._make_backend(self.backend_name, max_batch_size, vllm_settings)
+        self.backend: GenerationBackend = self._make_backend(
+            self.backend_name, max_batch_size, batch_invariant, vllm_settings
+        )
         # HiFi-GAN and the encoders run here, beside the GPT worker thread, off the event loop
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-decode")
         # streamed windows of concurrent requests with equal length share one HiFi-GAN call
@@ -97,12 +102,13 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             max_batch=min(32, max(8, max_batch_size)),  # bounds HiFi-GAN's activations
         )
 
-    def _make_backend(self, name: str, max_batch_size: int, settings: VLLMSettings) -> GenerationBackend:
+    def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool | None,
+                      settings: VLLMSettings) -> GenerationBackend:
         if name == "vllm":
             from .backend.vllm_backend import VLLMBackend
 
             return VLLMBackend(self.model, max_batch_size=max_batch_size, settings=settings)
-        return TorchBackend(self.model, max_batch_size=max_batch_size)
+        return TorchBackend(self.model, max_batch_size=max_batch_size, batch_invariant=batch_invariant)
 
     @classmethod
     def from_pretrained(
@@ -138,10 +144,10 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         if request.voice_profile is not None:
             return XTTSConditioning.from_profile(request.voice_profile, self.config.gpt.hidden_size)
         if request.speaker_files:
-            references = await request.load_speaker_audio(GPT_SAMPLE_RATE)
+            cond = self._conditioning_settings(request)
+            references = await request.load_speaker_audio(GPT_SAMPLE_RATE, max_seconds=cond.max_ref_length)
             return await self._run(
-                self.conditioning.compute, references, request.gpt_cond_len, request.gpt_cond_chunk_len,
-                request.max_ref_length,
+                self.conditioning.compute, references, cond.gpt_cond_len, cond.gpt_cond_chunk_len, cond.max_ref_length,
             )
         voice = request.voice or self._capabilities.default_voice
         if voice is None:
@@ -160,9 +166,26 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         return conditioning.to_profile(name, references=str(len(request.speaker_files)))
 
     # --- phase 1 -------------------------------------------------------------------------------
+    def sampling_params(self, request: TTSRequest) -> SamplingParams:
+        """The request's sampling options over the checkpoint's defaults (``config.json``)."""
+        given = {name: getattr(request, name) for name in _SAMPLING_OPTIONS if getattr(request, name) is not None}
+        if "top_k" in given:
+            given["top_k"] = given["top_k"] or None  # 0 turns top-k off
+        return dataclasses.replace(self.config.sampling_defaults(), **given)
+
+    def _conditioning_settings(self, request: TTSRequest) -> _ConditioningSettings:
+        c = self.config
+        return _ConditioningSettings(
+            c.max_ref_len if request.max_ref_length is None else request.max_ref_length,
+            c.gpt_cond_len if request.gpt_cond_len is None else request.gpt_cond_len,
+            c.gpt_cond_chunk_len if request.gpt_cond_chunk_len is None else request.gpt_cond_chunk_len,
+        )
+
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
         request.validate_for(self._capabilities)
-        _generation_options(request)  # fail in phase 1, before conditioning and any segment
+        # fail in phase 1, before conditioning and any segment
+        params = self.sampling_params(request)
+        _generation_options(request)
         conditioning = await self._conditioning_for(request)
         segments = []  # TextPipeline.prepare raises rather than return nothing to speak
         for text in request.texts():
@@ -172,20 +195,14 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             SegmentWorkItem(request.request_id, i, seg.text, seg.language, payload=seg.token_ids)
             for i, seg in enumerate(segments)
         ]
-        return GenerationContext(request, items, conditioning=conditioning, sample_rate=OUTPUT_SAMPLE_RATE)
+        return GenerationContext(request, items, conditioning=conditioning, sample_rate=OUTPUT_SAMPLE_RATE,
+                                 metadata={"sampling": params})
 
     # --- phase 2 -------------------------------------------------------------------------------
     async def process_tokens_to_speech(self, item: SegmentWorkItem, context: GenerationContext) -> AsyncIterator[TTSOutput]:
         request = context.request
         conditioning: XTTSConditioning = context.conditioning
-        params = SamplingParams(
-            do_sample=request.do_sample,
-            temperature=request.temperature,
-            top_k=request.top_k or None,
-            top_p=request.top_p,
-            repetition_penalty=request.repetition_penalty,
-            length_penalty=request.length_penalty,
-        )
+        params: SamplingParams = context.metadata["sampling"]
         max_new_tokens, ignore_stop = _generation_options(request)
         generation = GenerationRequest(
             conditioning.gpt_cond_latents,
@@ -201,11 +218,15 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             context_frames=self.stream_context_frames, speed=request.speed,
         )
         # aclosing: a consumer that stops listening cancels the sequence now, not at garbage collection
+        unreported: list[int] = []  # codes whose audio has not been handed out yet
         async with contextlib.aclosing(self.backend.generate(generation)) as chunks:
             async for chunk in chunks:
+                unreported += chunk.codes.tolist()
                 audio = await self._vocode(decoder, chunk.hidden_states, chunk.finished)
                 if audio is not None and audio.numel():
-                    yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE, metadata={"codes": int(chunk.codes.numel())})
+                    yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE,
+                                    metadata={"codes": len(unreported), "audio_codes": unreported})
+                    unreported = []
 
     async def _vocode(self, decoder: StreamingDecoder, hidden: torch.Tensor, final: bool) -> torch.Tensor | None:
         window = await self._run(decoder.plan, hidden, final)
@@ -219,6 +240,16 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
     async def shutdown(self) -> None:
         await self.backend.shutdown()
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+_SAMPLING_OPTIONS = ("do_sample", "temperature", "top_k", "top_p", "repetition_penalty", "length_penalty")
+
+
+@dataclasses.dataclass(frozen=True)
+class _ConditioningSettings:
+    max_ref_length: float
+    gpt_cond_len: float
+    gpt_cond_chunk_len: float
 
 
 def _generation_options(request: TTSRequest) -> tuple[int | None, bool]:

@@ -83,7 +83,8 @@ class ConditioningCache:
                 return self._items[key]
         clips = [torch.from_numpy(np.clip(r.resample(GPT_SAMPLE_RATE).samples, -1, 1)) for r in references]
         latents, speaker = self.model.get_conditioning_latents(
-            clips, gpt_cond_len=gpt_cond_len, gpt_cond_chunk_len=gpt_cond_chunk_len, max_ref_length=max_ref_length
+            clips, gpt_cond_len=gpt_cond_len, gpt_cond_chunk_len=gpt_cond_chunk_len, max_ref_length=max_ref_length,
+            sound_norm_refs=self.model.config.sound_norm_refs,  # the checkpoint's choice, as Coqui's clone_voice
         )
         result = XTTSConditioning(latents.float().cpu(), speaker.float().cpu())
         with self._lock:

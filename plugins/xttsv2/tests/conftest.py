@@ -39,6 +39,21 @@ def small_ckpt(small_dir):
     return load_checkpoint(small_dir)
 
 
+TEXT_VOCAB = Path(__file__).parent / "text" / "fixtures" / "text_vocab.json"
+
+
+@pytest.fixture(scope="session")
+def random_ckpt_dir(tmp_path_factory) -> Path:
+    """A small random checkpoint in Coqui's layout, written by `auralis_xttsv2.checkpoint.random`."""
+    from auralis_xttsv2.checkpoint.random import RandomCheckpointSpec, write_random_checkpoint
+
+    spec = RandomCheckpointSpec(seed=3, layers=2, width=64, heads=4, max_audio_tokens=40, max_text_tokens=100,
+                                hifigan_channels=16, speaker_filters=(4, 8, 8, 16), speaker_layers=(1, 1, 1, 1))
+    out = tmp_path_factory.mktemp("random_ckpt")
+    write_random_checkpoint(spec, out, TEXT_VOCAB)
+    return out
+
+
 @pytest.fixture
 def collect():
     """``await collect(backend, request)`` -> (codes, hidden states [n, D], stopped) of one sequence."""

@@ -2,7 +2,7 @@
 
 A backend that samples codes without exposing hidden states (vLLM) gets the latent of code ``i``
 -- the ``final_norm`` state at the position that predicted it -- by running the torch GPT over
-``prefix, c_0 .. c_{i-1}``. The passes of concurrent sequences run as one left-padded batch
+``prefix, c_0 .. c_{i-1}``. The passes of concurrent sequences run as one right-padded batch (causal attention)
 (`MicroBatcher`); a streamed sequence asks for each new window, and gets only that window's rows.
 """
 
@@ -65,18 +65,13 @@ class LatentsPass:
     def _forward(self, jobs: list[LatentsJob]) -> list[torch.Tensor]:
         seqs = [self._embed(job) for job in jobs]
         longest = max(s.shape[0] for s in seqs)
-        d = seqs[0].shape[1]
-        device = seqs[0].device
-        x = torch.zeros(len(seqs), longest, d, device=device, dtype=seqs[0].dtype)
-        mask = torch.zeros(len(seqs), longest, dtype=torch.bool, device=device)
-        for i, s in enumerate(seqs):  # left padding: every sequence ends at the last column
-            x[i, longest - s.shape[0]:] = s
-            mask[i, longest - s.shape[0]:] = True
-        hidden, _ = self.gpt(x, attention_mask=None if bool(mask.all()) else mask)
+        x = seqs[0].new_zeros(len(seqs), longest, seqs[0].shape[1])
+        for i, s in enumerate(seqs):  # right padding: causal attention never lets a real position see it
+            x[i, : s.shape[0]] = s
+        hidden = self.gpt(x)  # the GPT's cache-less, causal (teacher-forced) forward
         results = []
-        for i, job in enumerate(jobs):
+        for i, (job, s) in enumerate(zip(jobs, seqs)):
             n = len(job.codes)
-            # the start-audio position predicts c_0: it is column longest - n (codes[:-1] follow it)
-            first = longest - n
+            first = s.shape[0] - n  # the start-audio position, which predicts c_0 (codes[:-1] follow it)
             results.append(hidden[i, first + job.start: first + n].float().cpu())
         return results

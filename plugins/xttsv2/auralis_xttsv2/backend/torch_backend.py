@@ -1,10 +1,11 @@
-"""Native PyTorch backend: batched autoregressive decoding with continuous batching.
+"""Native PyTorch backend: continuous batching over the model's `BatchDecoder`.
 
-One worker thread owns the model. Each step it admits waiting sequences into free slots
-(prefill alone, then join), runs one decode step for all active sequences together, samples each
-sequence with its own parameters and generator, and hands codes and hidden states back to the
-asyncio side. A finished or cancelled sequence frees its slot at once, so a waiting sequence joins
-at the next step.
+One worker thread owns the model. Each step it admits waiting sequences into free rows (prefill
+alone, then join), runs one decode step for all active rows together and samples every row at
+once with its own parameters and generator, then hands codes and hidden states back to the asyncio
+side. A finished or cancelled sequence frees its row at once, so a waiting one joins at the next
+step. The backend schedules; the decoding itself (forward, cache, sampler) is the model's, the
+same code `XTTSModel.generate` runs for one sequence.
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from auralis_core.errors import GenerationError
 
-from ..model.sampling import initial_penalty_ids, process_logits, select_next
+from ..model.decoding import BatchDecoder, DecodeMode
 from ..model.xtts import XTTSModel
 from .base import GenerationBackend, GenerationRequest, TokenChunk
-from .kv_cache import SlotKVCache
 
 log = logging.getLogger("auralis.xttsv2.backend")
 
@@ -37,11 +36,9 @@ class _Sequence:
     out: asyncio.Queue
     generator: torch.Generator
     limit: int
-    seen: list[int] = field(default_factory=list)
     codes: list[int] = field(default_factory=list)
     pending_codes: list[int] = field(default_factory=list)
     pending_states: list[torch.Tensor] = field(default_factory=list)
-    last_hidden: torch.Tensor | None = None  # [D] hidden state predicting the next code
     cancelled: bool = False
 
     def emit(self, item: TokenChunk | BaseException) -> None:
@@ -52,7 +49,9 @@ class _Sequence:
 
 
 class TorchBackend(GenerationBackend):
-    def __init__(self, model: XTTSModel, max_batch_size: int = 8) -> None:
+    def __init__(self, model: XTTSModel, max_batch_size: int = 8, batch_invariant: bool | None = None) -> None:
+        """``batch_invariant`` (default: on for CPU, off for CUDA) makes every sequence's codes
+        independent of what it is batched with, bit for bit (see `auralis_xttsv2.model.decoding`)."""
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be >= 1")
         self.model = model
@@ -64,15 +63,10 @@ class TorchBackend(GenerationBackend):
             # PyTorch's SDPA backend switches are process-wide (``sdpa_kernel`` only scopes them
             # in time, not to a thread), so this is said once, for the process, here.
             torch.backends.cuda.enable_cudnn_sdp(False)
-        cfg = model.config.gpt
-        self._gpt = model.gpt
-        self._stop = cfg.stop_audio_token
-        self._initial_seen = initial_penalty_ids(cfg.start_audio_token)
-        heads = cfg.num_heads
-        self._cache = SlotKVCache(
-            cfg.layers, heads, cfg.hidden_size // heads, max_batch_size, model.device, model.dtype
-        )
-        self._active: list[_Sequence] = []
+        self._stop = model.config.gpt.stop_audio_token
+        mode = DecodeMode.for_device(model.device, max_batch_size, batch_invariant)
+        self._decoder = BatchDecoder(model.gpt, max_batch_size, mode)
+        self._active: list[_Sequence] = []  # row i of the decoder is self._active[i]
         self._waiting: queue.Queue[_Sequence] = queue.Queue()
         self._wake = threading.Event()
         self._closing = False
@@ -132,6 +126,7 @@ class TorchBackend(GenerationBackend):
                 for seq in self._active:
                     seq.emit(GenerationError(f"XTTS generation failed: {exc}"))
                 self._active.clear()
+                self._decoder.clear()
         # nothing may wait forever: fail what is in flight and what never got a slot
         for seq in self._active:
             seq.emit(GenerationError("the XTTS backend shut down"))
@@ -151,10 +146,9 @@ class TorchBackend(GenerationBackend):
                 self._release(i)
 
     def _release(self, index: int) -> None:
-        last = len(self._active) - 1
-        if index != last:
-            self._cache.move(last, index)
-            self._active[index] = self._active[last]
+        moved = self._decoder.release(index)
+        if moved is not None:
+            self._active[index] = self._active[moved]
         self._active.pop()
 
     def _admit(self) -> None:
@@ -165,68 +159,30 @@ class TorchBackend(GenerationBackend):
                 return
             if seq.cancelled:
                 continue
+            req = seq.request
             try:
-                self._prefill(seq, len(self._active))
+                hidden = self._decoder.prefill(req.cond_latents, req.text_tokens, req.params, seq.generator,
+                                               req.ignore_stop)
             except Exception as exc:
                 seq.emit(exc if isinstance(exc, GenerationError) else GenerationError(f"XTTS prefill failed: {exc}"))
                 continue
             self._active.append(seq)
             self.max_active = max(self.max_active, len(self._active))
-            self._sample([seq], seq.last_hidden[None])
-
-    def _prefill(self, seq: _Sequence, slot: int) -> None:
-        req = seq.request
-        device = self.model.device
-        text = req.text_tokens.to(device).long()[None]
-        emb = self._gpt.embed_prefix(req.cond_latents.to(device, self.model.dtype), text)  # [1, P, D]
-        h, presents = self._gpt.gpt(emb, use_cache=True)
-        self._cache.write_prefill(slot, presents)
-        seq.last_hidden = self._gpt.final_norm(h[0, -1])
-        seq.seen = list(self._initial_seen)
+            self._record([seq], hidden, start=len(self._active) - 1)
 
     def _step(self) -> None:
-        """One decode step for every active sequence: embed last codes, attend, sample."""
-        seqs = self._active
-        n = len(seqs)
-        device = self.model.device
-        cache = self._cache
-        codes = torch.tensor([s.codes[-1] for s in seqs], device=device)[:, None]  # [B, 1]
-        positions = torch.tensor([len(s.codes) for s in seqs], device=device)[:, None]  # code t at mel pos t+1
-        x = self._gpt.embed_audio(codes, positions)  # [B, 1, D]
-        lengths = cache.lengths[:n]
-        cache.ensure(int(lengths.max()) + 1)
-        rows = torch.arange(n, device=device)
-        span = int(lengths.max()) + 1
-        mask = (torch.arange(span, device=device)[None, :] <= lengths[:, None])[:, None, None, :]  # [B,1,1,S]
-        for layer, block in enumerate(self._gpt.gpt.h):
-            attn = block.attn
-            d = x.shape[-1]
-            q, k, v = attn.c_attn(block.ln_1(x)).split(d, dim=-1)
-            q, k, v = (t.view(n, 1, attn.num_heads, attn.head_dim).transpose(1, 2) for t in (q, k, v))  # [B,H,1,hd]
-            keys, values = cache.keys[layer], cache.values[layer]
-            keys[rows, :, lengths] = k[:, :, 0]
-            values[rows, :, lengths] = v[:, :, 0]
-            out = F.scaled_dot_product_attention(q, keys[:n, :, :span], values[:n, :, :span], attn_mask=mask)
-            x = x + attn.c_proj(out.transpose(1, 2).reshape(n, 1, d))
-            x = x + block.mlp(block.ln_2(x))
-        cache.lengths[:n] += 1
-        hidden = self._gpt.final_norm(self._gpt.gpt.ln_f(x))[:, 0]  # [B, D]
+        """One decode step for every active sequence."""
+        hidden = self._decoder.step()
         self.steps += 1
-        self._sample(list(seqs), hidden)
+        self._record(list(self._active), hidden)
 
-    def _sample(self, seqs: list[_Sequence], hidden: torch.Tensor) -> None:
-        """``hidden [B, D]`` predicts each sequence's next code; record, emit, retire finished ones."""
-        logits = self._gpt.mel_logits(hidden).float()  # [B, V]
+    def _record(self, seqs: list[_Sequence], hidden: torch.Tensor, start: int = 0) -> None:
+        """``hidden [B, D]`` predicts the next code of rows ``start ..``; record, emit, retire."""
+        codes = self._decoder.sample(hidden, start)
         finished: list[_Sequence] = []
-        for i, seq in enumerate(seqs):
+        for i, (seq, code) in enumerate(zip(seqs, codes)):
             req = seq.request
-            seen = torch.tensor([seq.seen], device=logits.device)
-            scores = process_logits(logits[i : i + 1], seen, req.params)
-            if req.ignore_stop:
-                scores[:, self._stop] = -float("inf")
-            code = int(select_next(scores, req.params, seq.generator)[0])
             seq.codes.append(code)
-            seq.seen.append(code)
             seq.pending_codes.append(code)
             seq.pending_states.append(hidden[i])
             stopped = code == self._stop

@@ -31,7 +31,7 @@ def convert(src_dir: str | os.PathLike[str], dst_dir: str | os.PathLike[str], *,
     if dst.exists() and any(dst.iterdir()) and not overwrite:
         raise EngineLoadError(f"destination {dst} exists and is not empty (use overwrite=True)")
     layout, config, sd, vocab, speakers = read_checkpoint(src, Path(gpt_path) if gpt_path else None)
-    build_model(config, sd, vocab, source=str(src))  # validates names, shapes and vocabulary
+    build_model(config, sd, vocab, source=str(src), layout=layout)  # validates names, shapes and vocabulary
     dst.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in sd.items()}, str(dst / "model.safetensors"),
               metadata={"format": AURALIS_FORMAT, "source_layout": layout})

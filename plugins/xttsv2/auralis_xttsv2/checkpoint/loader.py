@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def vocab_size(data: dict[str, Any], path: Path) -> int:
     return max(ids) + 1
 
 
-def _token_id(data: dict[str, Any], token: str) -> int | None:
+def token_id(data: dict[str, Any], token: str) -> int | None:
     for t in data.get("added_tokens", []):
         if t.get("content") == token:
             return int(t["id"])
@@ -130,9 +131,54 @@ def _token_id(data: dict[str, Any], token: str) -> int | None:
 
 
 # --- building ---------------------------------------------------------------------------------
-def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: Path, *, source: str
-                ) -> XTTSModel:
+# Where each layout's config states the sizes the weights also fix (for error messages).
+_SIZE_FIELDS = {
+    "coqui": {"layers": "model_args.gpt_layers", "hidden_size": "model_args.gpt_n_model_channels",
+              "num_audio_tokens": "model_args.gpt_num_audio_tokens",
+              "max_audio_tokens": "model_args.gpt_max_audio_tokens", "max_text_tokens": "model_args.gpt_max_text_tokens"},
+    "astramind": {"layers": "gpt_config.num_hidden_layers", "hidden_size": "gpt_config.hidden_size",
+                  "num_audio_tokens": "gpt_config.num_audio_tokens", "max_audio_tokens": "gpt_config.max_audio_tokens",
+                  "max_text_tokens": "gpt_config.max_text_tokens"},
+    "auralis": {name: f"gpt.{name}" for name in ("layers", "hidden_size", "num_audio_tokens", "max_audio_tokens",
+                                                   "max_text_tokens")},
+}
+
+
+def _sizes_in_weights(sd: dict[str, torch.Tensor]) -> dict[str, tuple[int, str]]:
+    """GPT sizes the tensors fix, each with the tensor that shows it (heads cannot be seen in weights)."""
+    found: dict[str, tuple[int, str]] = {}
+    blocks = {int(m.group(1)) for k in sd if (m := re.match(r"gpt\.gpt\.h\.(\d+)\.", k))}
+    if blocks:
+        found["layers"] = (max(blocks) + 1, f"blocks gpt.gpt.h.0..{max(blocks)}")
+    checks = {  # name: (tensor, dimension, offset the config adds)
+        "hidden_size": ("gpt.gpt.ln_f.weight", 0, 0),
+        "num_audio_tokens": ("gpt.mel_embedding.weight", 0, 0),
+        "max_audio_tokens": ("gpt.mel_pos_embedding.emb.weight", 0, 3),
+        "max_text_tokens": ("gpt.text_pos_embedding.emb.weight", 0, 2),
+    }
+    for name, (key, dim, extra) in checks.items():
+        if key in sd and sd[key].dim() > dim:
+            rows = int(sd[key].shape[dim])
+            found[name] = (rows - extra, f"{key} has {rows} {'rows' if dim == 0 else 'columns'}")
+    return found
+
+
+def check_sizes(config: XTTSConfig, sd: dict[str, torch.Tensor], layout: str) -> None:
+    """A config that disagrees with its weights fails here, naming the config field."""
+    fields = _SIZE_FIELDS.get(layout, _SIZE_FIELDS["auralis"])
+    for name, (actual, evidence) in _sizes_in_weights(sd).items():
+        stated = getattr(config.gpt, name)
+        if stated != actual:
+            raise EngineLoadError(
+                f"config field {fields[name]} = {stated} disagrees with the weights, which have {actual} "
+                f"({evidence}); the checkpoint's config.json does not belong to these weights"
+            )
+
+
+def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: Path, *, source: str,
+                layout: str = "auralis") -> XTTSModel:
     """Check config against vocab and tensors, then load ``strict=True``."""
+    check_sizes(config, state_dict, layout)
     vocab_data = read_json(vocab)
     n_vocab = vocab_size(vocab_data, vocab)
     emb = state_dict.get("gpt.text_embedding.weight")
@@ -144,7 +190,7 @@ def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: 
     # as Coqui: the vocabulary decides the text token count and the [START]/[STOP] ids
     config.gpt.number_text_tokens = n_vocab
     for attr, token in (("start_text_token", "[START]"), ("stop_text_token", "[STOP]")):
-        tid = _token_id(vocab_data, token)
+        tid = token_id(vocab_data, token)
         if tid is not None:
             setattr(config.gpt, attr, tid)
     config.hifigan = infer_hifigan_sizes(state_dict, config.hifigan)
@@ -311,7 +357,7 @@ def load_checkpoint(
         if not gpt_dir.exists() and _looks_like_repo_id(str(gpt_path)):
             gpt_dir = download(str(gpt_path), None)
     layout, config, sd, vocab, speakers = read_checkpoint(path, gpt_dir)
-    model = build_model(config, sd, vocab, source=str(path))
+    model = build_model(config, sd, vocab, source=str(path), layout=layout)
     try:
         model = model.to(device)
     except (RuntimeError, AssertionError) as e:

@@ -12,6 +12,8 @@ from typing import Any
 
 from auralis_core.errors import EngineLoadError
 
+from .sampling import SamplingParams
+
 XTTS_LANGUAGES = (
     "en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi",
 )
@@ -142,6 +144,13 @@ class XTTSConfig:
     @property
     def sample_rate(self) -> int:
         return self.hifigan.output_sample_rate
+
+    def sampling_defaults(self) -> SamplingParams:
+        """What a request that sets no sampling option gets: this checkpoint's settings, sampling
+        on (Coqui's ``inference`` default)."""
+        return SamplingParams(do_sample=True, temperature=self.temperature, top_k=self.top_k or None,
+                              top_p=self.top_p, repetition_penalty=self.repetition_penalty,
+                              length_penalty=self.length_penalty)
 
     # --- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

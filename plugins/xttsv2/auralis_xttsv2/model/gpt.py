@@ -20,10 +20,8 @@ from torch import nn
 
 from .conditioning_encoder import ConditioningEncoder
 from .config import XTTSGPTConfig
+from .kv_cache import CacheView, KVCache
 from .perceiver import PerceiverResampler
-
-KVCache = list[tuple[torch.Tensor, torch.Tensor]]
-"""Per layer ``(key, value)``, each ``[batch, heads, past_len, head_dim]``."""
 
 
 class Conv1D(nn.Module):
@@ -41,32 +39,48 @@ class Conv1D(nn.Module):
 
 
 class GPT2Attention(nn.Module):
-    def __init__(self, hidden_size: int, num_heads: int) -> None:
+    def __init__(self, hidden_size: int, num_heads: int, layer_index: int) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.head_dim = hidden_size // num_heads
+        self.layer_index = layer_index  # which of the cache's layers this attention owns
         self.c_attn = Conv1D(hidden_size, 3 * hidden_size)
         self.c_proj = Conv1D(hidden_size, hidden_size)
 
-    def forward(
-        self,
-        x: torch.Tensor,  # [B, L, D]
-        past: tuple[torch.Tensor, torch.Tensor] | None,
-        attn_mask: torch.Tensor | None,  # bool [B or 1, 1, L, P+L], True = attend
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(self, x: torch.Tensor, cache: CacheView | None = None) -> torch.Tensor:
+        """``x [B, L, D]``. Without ``cache``: causal attention over these ``L`` positions (the
+        teacher-forced / latent pass). With it: the new keys go into the cache and each row
+        attends to its cached positions plus the new ones."""
         b, l, d = x.shape
         q, k, v = self.c_attn(x).split(d, dim=-1)
         q, k, v = (t.view(b, l, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
-        if past is not None:
-            k = torch.cat([past[0], k], dim=2)
-            v = torch.cat([past[1], v], dim=2)
-        if attn_mask is None:
-            # no cache and no padding: plain causal; one new token over a cache: attend everything
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=past is None and l > 1)
+        if cache is None:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=l > 1)
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
-        out = out.transpose(1, 2).reshape(b, l, d)
-        return self.c_proj(out), (k, v)
+            cache.write(self.layer_index, k, v)
+            out = self._attend_cached(q, cache)
+        return self.c_proj(out.transpose(1, 2).reshape(b, l, d))
+
+    def _attend_cached(self, q: torch.Tensor, cache: CacheView) -> torch.Tensor:
+        if cache.fused and cache.rows > 1:
+            keys, values = cache.batch_keys(self.layer_index)
+            return F.scaled_dot_product_attention(q, keys, values, attn_mask=cache.mask)
+        outs = []
+        for row in range(cache.rows):
+            keys, values = cache.row_keys(self.layer_index, row)
+            outs.append(_causal_attention(q[row:row + 1], keys, values, cache.offsets[row]))
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
+
+
+def _causal_attention(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, offset: int) -> torch.Tensor:
+    """``q [1, H, L, hd]`` at positions ``offset ..``, keys of positions ``0 .. offset + L - 1``.
+    The common cases call the kernel exactly as Hugging Face's GPT-2 does (no mask)."""
+    l = q.shape[2]
+    if l == 1 or offset == 0:
+        return F.scaled_dot_product_attention(q, keys, values, is_causal=l > 1)
+    q_pos = torch.arange(offset, offset + l, device=q.device)[:, None]
+    mask = torch.arange(offset + l, device=q.device)[None, :] <= q_pos
+    return F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
 
 
 class GPT2MLP(nn.Module):
@@ -80,18 +94,16 @@ class GPT2MLP(nn.Module):
 
 
 class GPT2Block(nn.Module):
-    def __init__(self, hidden_size: int, num_heads: int, eps: float) -> None:
+    def __init__(self, hidden_size: int, num_heads: int, eps: float, layer_index: int) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(hidden_size, eps=eps)
-        self.attn = GPT2Attention(hidden_size, num_heads)
+        self.attn = GPT2Attention(hidden_size, num_heads, layer_index)
         self.ln_2 = nn.LayerNorm(hidden_size, eps=eps)
         self.mlp = GPT2MLP(hidden_size, 4 * hidden_size)
 
-    def forward(self, x, past=None, attn_mask=None):
-        a, present = self.attn(self.ln_1(x), past, attn_mask)
-        x = x + a
-        x = x + self.mlp(self.ln_2(x))
-        return x, present
+    def forward(self, x: torch.Tensor, cache: CacheView | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache)
+        return x + self.mlp(self.ln_2(x))
 
 
 class GPT2Model(nn.Module):
@@ -100,42 +112,20 @@ class GPT2Model(nn.Module):
     def __init__(self, config: XTTSGPTConfig) -> None:
         super().__init__()
         self.h = nn.ModuleList(
-            GPT2Block(config.hidden_size, config.num_heads, config.layer_norm_epsilon) for _ in range(config.layers)
+            GPT2Block(config.hidden_size, config.num_heads, config.layer_norm_epsilon, i) for i in range(config.layers)
         )
         self.ln_f = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_epsilon)
 
-    def forward(
-        self,
-        inputs_embeds: torch.Tensor,  # [B, L, D]
-        past_key_values: KVCache | None = None,
-        attention_mask: torch.Tensor | None = None,  # bool/int [B, P+L], 1 = real token (left padding)
-        use_cache: bool = False,
-    ) -> tuple[torch.Tensor, KVCache | None]:
-        """Run all blocks; returns ``ln_f`` output ``[B, L, D]`` and the new cache when ``use_cache``.
-
-        ``past_key_values`` holds ``P`` earlier positions; new queries attend causally to them.
-        ``attention_mask`` masks padded key positions (e.g. left-padded prompts in a batch).
-        """
-        b, l, _ = inputs_embeds.shape
-        p = 0 if past_key_values is None else past_key_values[0][0].shape[2]
-        mask = None
-        if attention_mask is not None or (p > 0 and l > 1):
-            q_pos = torch.arange(p, p + l, device=inputs_embeds.device)[:, None]
-            k_pos = torch.arange(p + l, device=inputs_embeds.device)[None, :]
-            mask = (k_pos <= q_pos)[None, None]  # [1, 1, L, P+L]
-            if attention_mask is not None:
-                if attention_mask.shape != (b, p + l):
-                    raise ValueError(f"attention_mask must be [{b}, {p + l}], got {list(attention_mask.shape)}")
-                mask = mask & attention_mask.bool()[:, None, None, :]
-                # a fully padded query row would give NaN; let it see itself (its output is unused)
-                mask = mask | (k_pos == q_pos)[None, None]
-        presents: KVCache = []
+    def forward(self, inputs_embeds: torch.Tensor, cache: CacheView | None = None) -> torch.Tensor:
+        """All blocks + ``ln_f``: ``[B, L, D]`` in, ``[B, L, D]`` out. One call serves prefill
+        (one row, ``L`` prompt positions), batched decode (``B`` rows, one position each) and the
+        cache-less teacher-forced pass; the cache records the new positions afterwards."""
         x = inputs_embeds
-        for i, block in enumerate(self.h):
-            x, present = block(x, None if past_key_values is None else past_key_values[i], mask)
-            if use_cache:
-                presents.append(present)
-        return self.ln_f(x), (presents if use_cache else None)
+        for block in self.h:
+            x = block(x, cache)
+        if cache is not None:
+            cache.commit()
+        return self.ln_f(x)
 
 
 class LearnedPositionEmbeddings(nn.Module):
@@ -231,16 +221,16 @@ class XTTSGPT(nn.Module):
         """``final_norm``-ed hidden states -> audio-code logits ``[..., num_audio_tokens]``."""
         return self.mel_head(hidden)
 
-    def forward(
-        self,
-        inputs_embeds: torch.Tensor,
-        past_key_values: KVCache | None = None,
-        attention_mask: torch.Tensor | None = None,
-        use_cache: bool = False,
-    ) -> tuple[torch.Tensor, KVCache | None]:
-        """Blocks + ``ln_f`` + ``final_norm``: ``[B, L, D]`` hidden states and the cache."""
-        h, cache = self.gpt(inputs_embeds, past_key_values, attention_mask, use_cache)
-        return self.final_norm(h), cache
+    def forward(self, inputs_embeds: torch.Tensor, cache: CacheView | None = None) -> torch.Tensor:
+        """Blocks + ``ln_f`` + ``final_norm``: the hidden states the heads read and HiFi-GAN decodes."""
+        return self.final_norm(self.gpt(inputs_embeds, cache))
+
+    def new_cache(self, slots: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                  capacity: int = 256) -> KVCache:
+        """An empty KV cache of ``slots`` sequences for this GPT's layers and heads."""
+        c = self.config
+        w = self.mel_head.weight
+        return KVCache(c.layers, c.num_heads, c.head_dim, slots, device or w.device, dtype or w.dtype, capacity)
 
     def get_logits(
         self, cond_latents: torch.Tensor, text_tokens: torch.Tensor, audio_codes: torch.Tensor
@@ -254,7 +244,6 @@ class XTTSGPT(nn.Module):
         start = torch.full((audio_codes.shape[0], 1), self.config.start_audio_token, device=audio_codes.device)
         audio = torch.cat([start, audio_codes.long()], dim=1)
         emb = torch.cat([cond_latents, self.embed_text(wrapped), self.embed_audio(audio, 0)], dim=1)
-        hidden, _ = self(emb)
-        hidden = hidden[:, cond_latents.shape[1]:]
+        hidden = self(emb)[:, cond_latents.shape[1]:]
         lt = wrapped.shape[1]
         return self.text_head(hidden[:, :lt]), self.mel_head(hidden[:, lt:])

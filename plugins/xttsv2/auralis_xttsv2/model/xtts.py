@@ -33,7 +33,8 @@ from .config import XTTSConfig
 from .gpt import XTTSGPT
 from .hifigan import HifiDecoder
 from .mel import resample, wav_to_mel_cloning
-from .sampling import SamplingParams, initial_penalty_ids, process_logits, select_next
+from .decoding import BatchDecoder
+from .sampling import SamplingParams
 
 GPT_SAMPLE_RATE = 22050
 MIN_COND_SECONDS = 0.33
@@ -155,42 +156,34 @@ class XTTSModel(nn.Module):
         max_new_tokens: int | None = None,
         generator: torch.Generator | None = None,
     ) -> GenerationOutput:
-        """Single-sequence autoregressive decoding with a KV cache, as Coqui's ``GPT.generate``.
+        """One sequence, decoded as Coqui's ``GPT.generate`` does, through the same `BatchDecoder`
+        (and so the same GPT forward and sampler) as the batching backend.
 
         ``cond_latents [1, 32, D]``; ``text_tokens [1, L]`` raw tokenizer ids (or ``[L]``).
-        ``max_new_tokens`` defaults to the reference's ``max_audio_tokens - 3`` (stop included).
-        Sampling draws from ``generator`` (global RNG if None, like HF).
+        ``params`` defaults to the checkpoint's settings; ``max_new_tokens`` to the reference's
+        ``max_audio_tokens - 3`` (stop included). Sampling draws from ``generator`` (the global RNG
+        if None, like HF).
         """
-        p = params or SamplingParams()
+        p = params or self.config.sampling_defaults()
         cfg = self.config.gpt
-        if text_tokens.dim() == 1:
-            text_tokens = text_tokens[None]
-        if text_tokens.shape[0] != 1 or cond_latents.shape[0] != 1:
+        if text_tokens.dim() == 2:
+            if text_tokens.shape[0] != 1:
+                raise InvalidRequestError("generate() decodes one sequence; batch in the generation backend")
+            text_tokens = text_tokens[0]
+        if cond_latents.shape[0] != 1:
             raise InvalidRequestError("generate() decodes one sequence; batch in the generation backend")
         limit = cfg.max_generated_tokens if max_new_tokens is None else min(max_new_tokens, cfg.max_generated_tokens)
-        text_tokens = text_tokens.to(self.device)
-        emb = self.gpt.embed_prefix(cond_latents.to(self.device, self.dtype), text_tokens)
-        hidden, cache = self.gpt(emb, use_cache=True)
-        seen = torch.tensor([initial_penalty_ids(cfg.start_audio_token)], device=self.device)
-        codes: list[torch.Tensor] = []
+        decoder = BatchDecoder(self.gpt, slots=1)
+        hidden = decoder.prefill(cond_latents, text_tokens, p, generator)
+        codes: list[int] = []
         states: list[torch.Tensor] = []
-        stopped = False
-        h = hidden[:, -1]
-        for t in range(limit):
-            states.append(h[0])
-            scores = process_logits(self.gpt.mel_logits(h).float(), seen, p)
-            nxt = select_next(scores, p, generator)
-            codes.append(nxt[0])
-            if int(nxt) == cfg.stop_audio_token:
-                stopped = True
+        while True:
+            states.append(hidden[0])
+            codes.append(decoder.sample(hidden)[0])
+            if codes[-1] == cfg.stop_audio_token or len(codes) >= limit:
                 break
-            seen = torch.cat([seen, nxt[:, None]], dim=1)
-            if t + 1 == limit:
-                break
-            x = self.gpt.embed_audio(nxt[:, None], t + 1)  # code t sits at mel position t + 1
-            hidden, cache = self.gpt(x, past_key_values=cache, use_cache=True)
-            h = hidden[:, -1]
-        return GenerationOutput(torch.stack(codes), torch.stack(states), stopped)
+            hidden = decoder.step()
+        return GenerationOutput(torch.tensor(codes), torch.stack(states), codes[-1] == cfg.stop_audio_token)
 
     @torch.inference_mode()
     def latents_for_codes(self, cond_latents: torch.Tensor, text_tokens: torch.Tensor, codes: torch.Tensor
@@ -201,8 +194,7 @@ class XTTSModel(nn.Module):
         audio = torch.cat([start, codes.to(self.device).long()[:, :-1]], dim=1) if codes.shape[1] else start[:, :0]
         emb = torch.cat([cond_latents.to(self.device, self.dtype), self.gpt.embed_text(wrapped),
                          self.gpt.embed_audio(audio, 0)], dim=1)
-        hidden, _ = self.gpt(emb)
-        return hidden[:, cond_latents.shape[1] + wrapped.shape[1]:]
+        return self.gpt(emb)[:, cond_latents.shape[1] + wrapped.shape[1]:]
 
     # --- decoder --------------------------------------------------------------------------
     @torch.inference_mode()

@@ -11,7 +11,7 @@ import torch
 from auralis_xttsv2.backend import GenerationRequest, TorchBackend
 from auralis_xttsv2.model.sampling import SamplingParams
 
-GREEDY = SamplingParams(do_sample=False, repetition_penalty=10.0)
+GREEDY = SamplingParams.greedy(repetition_penalty=10.0)
 
 
 async def _run(backend: TorchBackend, request: GenerationRequest, delay: float = 0.0):
@@ -35,7 +35,7 @@ async def backend(small_ckpt):
     "name,params,seed",
     [
         ("greedy", GREEDY, None),
-        ("greedy_norep", SamplingParams(do_sample=False, repetition_penalty=1.0), None),
+        ("greedy_norep", SamplingParams.greedy(repetition_penalty=1.0), None),
         ("sample_a", SamplingParams(do_sample=True, temperature=0.75, top_k=50, top_p=0.85, repetition_penalty=10.0), 1234),
         ("sample_b", SamplingParams(do_sample=True, temperature=1.3, top_k=0, top_p=1.0, repetition_penalty=2.0), 99),
     ],
@@ -144,3 +144,56 @@ async def test_shutdown_fails_running_and_waiting_sequences(small_ckpt, referenc
     assert all(isinstance(r, GenerationError) for r in results)
     with pytest.raises(GenerationError, match="shut down"):
         await _run(backend, long)
+
+
+def _mixed_requests(reference, n: int = 16) -> list[GenerationRequest]:
+    """Greedy and seeded-sampling sequences of different prompt lengths, penalties and limits."""
+    cond = torch.from_numpy(reference["cond_default"])
+    tokens = reference["text_tokens"][0]
+    out = []
+    for i in range(n):
+        text = torch.from_numpy(tokens[: max(3, len(tokens) - 2 * i)])
+        if i % 2 == 0:
+            params = SamplingParams.greedy(repetition_penalty=(1.0, 2.0, 10.0)[i % 3])
+            seed = None
+        else:
+            params = SamplingParams(do_sample=True, temperature=(0.6, 1.0, 1.4)[i % 3], top_k=(0, 20, 50)[i % 3],
+                                    top_p=(1.0, 0.9, 0.7)[i % 3], repetition_penalty=(1.0, 3.0)[i % 2])
+            seed = 1000 + i
+        out.append(GenerationRequest(cond, text, params, seed=seed, max_new_tokens=12 + 3 * i,
+                                     ignore_stop=i % 4 == 3))
+    return out
+
+
+async def test_sixteen_mixed_requests_batched_equal_each_alone(small_ckpt, reference):
+    """Batch invariance, bit for bit: codes and hidden states of every request are the same whether
+    it runs alone or shares decode steps with 15 others (joining and leaving as they finish)."""
+    backend = TorchBackend(small_ckpt.model, max_batch_size=8)
+    try:
+        requests = _mixed_requests(reference)
+        alone = [await _run(backend, r) for r in requests]
+        assert backend.max_active == 1
+        batched = await asyncio.gather(*[_run(backend, r, delay=0.002 * i) for i, r in enumerate(requests)])
+        assert backend.max_active == 8
+        for (codes_a, states_a, stop_a), (codes_b, states_b, stop_b) in zip(alone, batched):
+            assert codes_a == codes_b and stop_a == stop_b
+            assert torch.equal(states_a, states_b)
+    finally:
+        await backend.shutdown()
+
+
+async def test_model_generate_is_the_backend_alone(small_ckpt, reference):
+    """`XTTSModel.generate` and the backend decode through the same code: equal bit for bit."""
+    backend = TorchBackend(small_ckpt.model, max_batch_size=4)
+    try:
+        for request in _mixed_requests(reference, 6):
+            generator = torch.Generator().manual_seed(request.seed) if request.seed is not None else None
+            if request.ignore_stop:
+                continue
+            ref = small_ckpt.model.generate(request.cond_latents, request.text_tokens, request.params,
+                                            max_new_tokens=request.max_new_tokens, generator=generator)
+            codes, states, stopped = await _run(backend, request)
+            assert codes == ref.codes.tolist() and stopped == ref.stopped
+            assert torch.equal(states, ref.hidden_states)
+    finally:
+        await backend.shutdown()

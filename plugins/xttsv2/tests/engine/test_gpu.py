@@ -17,7 +17,7 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
 
-GREEDY = SamplingParams(do_sample=False, repetition_penalty=10.0)
+GREEDY = SamplingParams.greedy(repetition_penalty=10.0)
 
 
 async def _codes(backend, request):

@@ -26,7 +26,8 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available() or not vllm_installed(), reason="needs vLLM and a CUDA GPU"),
 ]
 
-GREEDY = SamplingParams(do_sample=False, repetition_penalty=10.0)
+GREEDY = SamplingParams.greedy(repetition_penalty=10.0)
+SAMPLED = SamplingParams(do_sample=True, temperature=0.75, top_k=50, top_p=0.85, repetition_penalty=10.0)
 REPORT = os.environ.get("AURALIS_VLLM_REPORT")  # where the fidelity numbers are written (JSON lines)
 
 
@@ -100,7 +101,7 @@ async def test_greedy_codes_latents_streaming_and_abort(small_dir, reference, dt
 
 async def _stream_and_abort(backend, ckpt, cond, tokens, collect) -> None:
     """Streamed windows, seeded reproducibility, and abort on close and on task cancellation."""
-    long = GenerationRequest(cond, tokens, SamplingParams(), max_new_tokens=55, stream_every=5, ignore_stop=True,
+    long = GenerationRequest(cond, tokens, SAMPLED, max_new_tokens=55, stream_every=5, ignore_stop=True,
                              seed=3)
     sizes = []
     codes, states, _ = [], [], None
@@ -114,7 +115,7 @@ async def _stream_and_abort(backend, ckpt, cond, tokens, collect) -> None:
     assert again == codes  # seeded sampling is reproducible
     # cancel mid-stream: the request leaves vLLM at once, others finish
     other = asyncio.ensure_future(collect(backend, GenerationRequest(cond, tokens, GREEDY, max_new_tokens=20)))
-    gen = backend.generate(GenerationRequest(cond, tokens, SamplingParams(), max_new_tokens=55, stream_every=2,
+    gen = backend.generate(GenerationRequest(cond, tokens, SAMPLED, max_new_tokens=55, stream_every=2,
                                              ignore_stop=True))
     async with contextlib.aclosing(gen):
         await gen.__anext__()

@@ -22,7 +22,7 @@ from auralis_xttsv2.vllm.model_names import CONV1D_SUFFIXES, vllm_param_name
 from auralis_xttsv2.vllm.positions import mel_position, prompt_positions
 from auralis_xttsv2.vllm.requests import embeds_prompt, prompt_ids, sampling_kwargs
 
-GREEDY = SamplingParams(do_sample=False, repetition_penalty=10.0)
+GREEDY = SamplingParams.greedy(repetition_penalty=10.0)
 
 
 async def test_second_pass_latents_equal_the_decode_loop_batched_and_windowed(small_ckpt, reference, collect):

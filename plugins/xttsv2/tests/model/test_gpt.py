@@ -1,4 +1,4 @@
-"""KV-cache, padding and dtype behaviour of the GPT the generation backend builds on."""
+"""The GPT's one forward: KV-cache views, rows of different ages, dtypes, bounds."""
 
 from __future__ import annotations
 
@@ -18,34 +18,53 @@ def prefix(small_ckpt, reference):
 def test_incremental_cache_equals_full_pass(small_ckpt, prefix):
     gpt = small_ckpt.model.gpt
     codes = torch.tensor([[5, 900, 77, 3, 1000]])
-    full, _ = gpt(torch.cat([prefix, gpt.embed_audio(codes, 1)], dim=1))
-    h, cache = gpt(prefix, use_cache=True)
-    steps = [h[:, -1]]
-    for t in range(codes.shape[1]):
-        h, cache = gpt(gpt.embed_audio(codes[:, t : t + 1], t + 1), past_key_values=cache, use_cache=True)
-        steps.append(h[:, -1])
+    full = gpt(torch.cat([prefix, gpt.embed_audio(codes, 1)], dim=1))
+    cache = gpt.new_cache(1)
     p = prefix.shape[1]
+    steps = [gpt(prefix, cache.view(0, 1, p))[:, -1]]
+    for t in range(codes.shape[1]):
+        steps.append(gpt(gpt.embed_audio(codes[:, t : t + 1], t + 1), cache.view(0, 1, 1))[:, -1])
+    assert cache.lengths[0] == p + codes.shape[1]
     torch.testing.assert_close(torch.stack(steps, 1), full[:, p - 1 :], atol=1e-5, rtol=0)
     # a multi-token chunk over a cache (chunked prefill) agrees as well
-    h0, cache0 = gpt(prefix[:, :20], use_cache=True)
-    h1, _ = gpt(prefix[:, 20:], past_key_values=cache0, use_cache=True)
+    chunked = gpt.new_cache(1)
+    gpt(prefix[:, :20], chunked.view(0, 1, 20))
+    h1 = gpt(prefix[:, 20:], chunked.view(0, 1, p - 20))
     torch.testing.assert_close(h1, full[:, 20:p], atol=1e-5, rtol=0)
 
 
 @torch.inference_mode()
-def test_left_padding_mask(small_ckpt, prefix):
+@pytest.mark.parametrize("fused", [False, True])
+def test_rows_of_different_ages_share_a_step(small_ckpt, prefix, fused):
+    """Three sequences with different prompt lengths, decoded in one call, equal each alone;
+    the per-row kernel (fused=False) is bit-identical, the fused masked kernel within float error."""
     gpt = small_ckpt.model.gpt
-    pad = 3
-    padded = torch.cat([torch.randn(1, pad, prefix.shape[2]), prefix], dim=1)
-    mask = torch.ones(1, padded.shape[1], dtype=torch.bool)
-    mask[:, :pad] = False
-    ref, _ = gpt(prefix)
-    out, cache = gpt(padded, attention_mask=mask, use_cache=True)
-    torch.testing.assert_close(out[:, pad:], ref, atol=1e-5, rtol=0)
-    nxt = gpt.embed_audio(torch.tensor([[7]]), 1)
-    step, _ = gpt(nxt, past_key_values=cache, attention_mask=torch.cat([mask, torch.ones(1, 1, dtype=torch.bool)], 1))
-    full, _ = gpt(torch.cat([prefix, nxt], 1))
-    torch.testing.assert_close(step[:, -1], full[:, -1], atol=1e-5, rtol=0)
+    prompts = [prefix, prefix[:, :30], prefix[:, :41]]
+    codes = torch.tensor([[11], [600], [42]])
+    batch = gpt.new_cache(4, capacity=8)  # small capacity: the step has to grow the cache
+    alone = []
+    for row, prompt in enumerate(prompts):
+        gpt(prompt, batch.view(row, 1, prompt.shape[1]))
+        own = gpt.new_cache(4)  # alone, padded to the same 4 rows with idle slots (see model.decoding)
+        gpt(prompt, own.view(0, 1, prompt.shape[1]))
+        x = gpt.embed_audio(torch.cat([codes[row:row + 1], torch.zeros(3, 1, dtype=torch.long)]), 1)
+        alone.append(gpt(x, own.view(0, 4, 1, fused=fused))[0, -1])
+    x = gpt.embed_audio(torch.cat([codes, torch.tensor([[0]])]), 1)  # a fourth, idle row pads the batch
+    batch.reset(3)
+    step = gpt(x, batch.view(0, 4, 1, fused=fused))[:3, -1]
+    assert batch.lengths[:3] == [p.shape[1] + 1 for p in prompts]
+    if fused:
+        torch.testing.assert_close(step, torch.stack(alone), atol=1e-5, rtol=0)
+    else:
+        assert torch.equal(step, torch.stack(alone))
+
+
+def test_cache_view_bounds(small_ckpt):
+    cache = small_ckpt.model.gpt.new_cache(2)
+    with pytest.raises(ValueError, match="outside"):
+        cache.view(1, 2, 1)
+    with pytest.raises(ValueError, match="one token at a time"):
+        cache.view(0, 2, 3)
 
 
 def test_position_out_of_range_is_an_error(small_ckpt):
@@ -60,7 +79,7 @@ def test_position_out_of_range_is_an_error(small_ckpt):
 def test_max_new_tokens(small_ckpt, reference):
     out = small_ckpt.model.generate(torch.from_numpy(reference["cond_default"]),
                                     torch.from_numpy(reference["text_tokens"]),
-                                    SamplingParams(do_sample=False, repetition_penalty=1.0), max_new_tokens=5)
+                                    SamplingParams.greedy(repetition_penalty=1.0), max_new_tokens=5)
     assert out.codes.tolist() == reference["codes_greedy_norep"][0, :5].tolist() and not out.stopped
     assert out.hidden_states.shape[0] == 5
 
@@ -69,9 +88,9 @@ def test_invalid_sampling_params():
     from auralis_core.errors import InvalidRequestError
 
     with pytest.raises(InvalidRequestError, match="top_p"):
-        SamplingParams(top_p=0.0)
+        SamplingParams(do_sample=True, temperature=1.0, top_k=None, top_p=0.0, repetition_penalty=1.0)
     with pytest.raises(InvalidRequestError, match="temperature"):
-        SamplingParams(temperature=0.0)
+        SamplingParams(do_sample=True, temperature=0.0, top_k=None, top_p=1.0, repetition_penalty=1.0)
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])

@@ -65,8 +65,8 @@ def test_logits(small_ckpt, reference):
 @pytest.mark.parametrize(
     "name,params,seed",
     [
-        ("greedy", SamplingParams(do_sample=False, repetition_penalty=10.0), None),
-        ("greedy_norep", SamplingParams(do_sample=False, repetition_penalty=1.0), None),
+        ("greedy", SamplingParams.greedy(repetition_penalty=10.0), None),
+        ("greedy_norep", SamplingParams.greedy(repetition_penalty=1.0), None),
         ("sample_a", SamplingParams(do_sample=True, temperature=0.75, top_k=50, top_p=0.85, repetition_penalty=10.0), 1234),
         ("sample_b", SamplingParams(do_sample=True, temperature=1.3, top_k=0, top_p=1.0, repetition_penalty=2.0), 99),
     ],
@@ -95,7 +95,7 @@ def test_hidden_states_and_waveform(small_ckpt, reference):
     model = small_ckpt.model
     cond = torch.from_numpy(reference["cond_default"])
     text = torch.from_numpy(reference["text_tokens"])
-    out = model.generate(cond, text, SamplingParams(do_sample=False, repetition_penalty=10.0))
+    out = model.generate(cond, text, SamplingParams.greedy(repetition_penalty=10.0))
     # hidden states collected while decoding == the reference's second return_latent pass
     assert maxerr(out.hidden_states[None], reference["latents_greedy"]) <= ATOL
     second = model.latents_for_codes(cond, text, out.codes[None])
