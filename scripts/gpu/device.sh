@@ -24,7 +24,7 @@ step=$1; shift
 case "$step" in
   tests) AURALIS_VLLM_REPORT=$OUT/vllm_fidelity.jsonl python3 -m pytest -q -p no:cacheprovider -m vllm -rs \
            plugins/xttsv2/tests/engine/test_vllm.py "$@" 2>&1 | tee "$OUT/vllm_tests.log" ;;
-  gpu-tests) python3 -m pytest -q -p no:cacheprovider -m gpu -rs plugins/xttsv2/tests "$@" 2>&1 | tee "$OUT/gpu_tests.log" ;;
+  gpu-tests) python3 -m pytest -q -p no:cacheprovider -m "gpu and not vllm" -rs plugins/xttsv2/tests "$@" 2>&1 | tee "$OUT/gpu_tests.log" ;;
   bench) python3 benchmarks/xttsv2_gpu.py --out "$OUT/xttsv2_gpu.json" "$@" 2>&1 | tee "$OUT/bench.log" ;;
   *) echo "unknown step $step"; exit 2 ;;
 esac
