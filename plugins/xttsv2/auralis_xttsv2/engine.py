@@ -56,6 +56,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         max_batch_size: int = 8,
         stream_chunk_tokens: int = 24,
         stream_context_frames: int = 48,
+        stream_first_chunk_tokens: int | None = None,
         conditioning_cache_size: int = 64,
         batch_invariant: bool | None = None,
         vllm_memory: float | int | None = None,
@@ -66,7 +67,9 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         the model is on CUDA and vLLM is installed). ``max_batch_size`` bounds the sequences sharing
         one decode step; ``stream_chunk_tokens`` is the audio-code count per streamed chunk (~46 ms
         of audio each) and ``stream_context_frames`` the HiFi-GAN frames of context decoded on each
-        side of a streamed window (exactness at seams vs. cost). ``batch_invariant`` (torch backend;
+        side of a streamed window (exactness at seams vs. cost); ``stream_first_chunk_tokens`` (default:
+        ``stream_chunk_tokens``) makes the first window smaller, for earlier first audio (audio needs
+        more than the decoder's 4 held-back codes). ``batch_invariant`` (torch backend;
         default: on for CPU, off for CUDA) makes a request's codes independent of the requests it
         shares steps with. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
         (``gpu_memory_utilization``) or bytes (see `VLLMSettings`)."""
@@ -74,6 +77,10 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
 
         if stream_chunk_tokens < 1 or stream_context_frames < 0:
             raise InvalidRequestError("stream_chunk_tokens must be >= 1 and stream_context_frames >= 0", "stream_chunk_tokens")
+        if stream_first_chunk_tokens is not None and stream_first_chunk_tokens < 1:
+            raise InvalidRequestError(f"stream_first_chunk_tokens must be >= 1, got {stream_first_chunk_tokens}",
+                                      "stream_first_chunk_tokens")
+        self.stream_first_chunk_tokens = stream_first_chunk_tokens or stream_chunk_tokens
         self.checkpoint = checkpoint
         self.model = checkpoint.model.eval()
         self.config = checkpoint.config
@@ -211,11 +218,13 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             max_new_tokens=max_new_tokens,
             seed=None if request.seed is None else request.seed + item.index,
             stream_every=self.stream_chunk_tokens if request.stream else 0,
+            stream_first=self.stream_first_chunk_tokens if request.stream else 0,
             ignore_stop=ignore_stop,
         )
         decoder = StreamingDecoder(
             self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_tokens,
-            context_frames=self.stream_context_frames, speed=request.speed,
+            context_frames=self.stream_context_frames, first_chunk_codes=self.stream_first_chunk_tokens,
+            speed=request.speed,
         )
         # aclosing: a consumer that stops listening cancels the sequence now, not at garbage collection
         unreported: list[int] = []  # codes whose audio has not been handed out yet

@@ -33,6 +33,7 @@ class StreamingDecoder:
         speaker_embedding: torch.Tensor,  # [1, 512, 1]
         chunk_codes: int = 24,
         context_frames: int = 48,
+        first_chunk_codes: int | None = None,
         holdback_codes: int = 4,
         crossfade_samples: int = 256,
         speed: float = 1.0,
@@ -43,6 +44,7 @@ class StreamingDecoder:
         self.model = model
         self.speaker_embedding = speaker_embedding.to(model.device)
         self.chunk_codes = chunk_codes
+        self.first_chunk_codes = first_chunk_codes or chunk_codes  # the backend's ``stream_first``
         self.context_frames = context_frames
         self.holdback_codes = holdback_codes
         self.crossfade = crossfade_samples
@@ -90,7 +92,8 @@ class StreamingDecoder:
             self._count += hidden_states.shape[0]
         # a chunk every ``chunk_codes`` codes, in step with the backend's ``stream_every``; the last
         # ``holdback_codes`` of each wait for the next chunk (their frames may still change)
-        if not final and self._count - self._decoded_codes < self.chunk_codes:
+        due = self.first_chunk_codes if self._emitted_frames == 0 else self.chunk_codes
+        if not final and self._count - self._decoded_codes < due:
             return None
         if self._count == 0:
             return torch.zeros(0)

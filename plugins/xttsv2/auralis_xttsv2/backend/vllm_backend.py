@@ -32,7 +32,7 @@ from auralis_core.errors import EngineLoadError, GenerationError
 from ..model.xtts import XTTSModel
 from ..vllm.export import Geometry, export_for_vllm
 from ..vllm.requests import embeds_prompt, sampling_kwargs
-from .base import GenerationBackend, GenerationRequest, TokenChunk
+from .base import GenerationBackend, GenerationRequest, TokenChunk, chunk_due
 from .latents import LatentsJob, LatentsPass
 from .vllm_settings import VLLMSettings
 
@@ -122,7 +122,7 @@ class VLLMBackend(GenerationBackend):
                 if stopped and (not codes or codes[-1] != cfg.stop_audio_token):
                     codes.append(cfg.stop_audio_token)  # vLLM reports the stop id apart from the output
                 finished = out.finished
-                due = request.stream_every and len(codes) - emitted >= request.stream_every
+                due = chunk_due(request, len(codes) - emitted, emitted)
                 if (finished or due) and len(codes) > emitted:
                     latents = await self.latents.submit(LatentsJob(prefix, tuple(codes), emitted))
                     chunk = TokenChunk(torch.tensor(codes[emitted:]), latents, finished, stopped)
