@@ -11,7 +11,9 @@ from typing import Any
 
 from ._loop import EngineLoop
 from .engine.base import BaseAsyncTTSEngine, EngineCapabilities
-from .errors import CheckpointNotFoundError, EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError
+from .errors import (
+    AuralisError, CheckpointNotFoundError, EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError,
+)
 from .metrics import MetricsTracker
 from .output import TTSOutput
 from .registry.registry import engine_for_model_type, get_engine_spec, list_engines
@@ -115,7 +117,7 @@ class TTS:
         engine_cls = get_engine_spec(name).load()
         try:
             instance = engine_cls.from_pretrained(model, **engine_kwargs)
-        except (EngineLoadError, InvalidRequestError, TypeError):
+        except (AuralisError, TypeError):  # typed errors name the problem already
             raise
         except Exception as exc:
             raise EngineLoadError(f"engine {name!r} failed to load {model!r}: {exc}") from exc

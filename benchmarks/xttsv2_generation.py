@@ -62,7 +62,8 @@ SENTENCES = [
 ]
 
 
-def build_engine(vocab: Path, max_batch_size: int, chunk_tokens: int, device: str, dtype: torch.dtype) -> XTTSv2Engine:
+def build_engine(vocab: Path, max_batch_size: int, chunk_tokens: int, device: str, dtype: torch.dtype,
+                 **engine_kwargs: object) -> XTTSv2Engine:
     torch.manual_seed(0)
     config = XTTSConfig()
     model = XTTSModel(config).eval().to(device)
@@ -75,7 +76,7 @@ def build_engine(vocab: Path, max_batch_size: int, chunk_tokens: int, device: st
     )
     ckpt = LoadedCheckpoint(model, config, vocab, layout="random", source=Path("<random weights>"),
                             speakers={"bench": speaker})
-    return XTTSv2Engine(ckpt, max_batch_size=max_batch_size, stream_chunk_tokens=chunk_tokens)
+    return XTTSv2Engine(ckpt, max_batch_size=max_batch_size, stream_chunk_tokens=chunk_tokens, **engine_kwargs)
 
 
 class Scenario:
@@ -135,7 +136,7 @@ def cpu_model() -> str:
 async def main_async(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     dtype = getattr(torch, args.dtype)
-    engine = build_engine(args.vocab, args.max_batch_size, args.chunk_tokens, args.device, dtype)
+    engine = build_engine(args.vocab, args.max_batch_size, args.chunk_tokens, args.device, dtype, backend="torch")
     build_s = time.perf_counter() - t0
     rss_after_load = peak_rss_mb()
     tts = TTS(engine, max_concurrency=args.max_batch_size)

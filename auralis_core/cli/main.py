@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..errors import AuralisError
+from .engine_args import ENGINE_ARG_HELP, parse_engine_args
 
 INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -130,6 +131,7 @@ def _decode(data: bytes, source: str) -> str:
 @click.option("--language", default="auto", show_default=True)
 @click.option("--speed", type=float, default=1.0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress output.")
+@click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE", help=ENGINE_ARG_HELP)
 def speak(
     text: str | None,
     output: Path,
@@ -141,6 +143,7 @@ def speak(
     language: str,
     speed: float,
     quiet: bool,
+    engine_args: tuple[str, ...],
 ) -> None:
     """Speak TEXT (or --file, or stdin) into an audio file."""
     from ..output import TTSOutput
@@ -148,11 +151,12 @@ def speak(
     from ..tts import TTS
 
     content = _read_text(text, text_file)
+    kwargs = parse_engine_args(engine_args)
     request = TTSRequest(
         text=content, voice=voice, language=language, speed=speed, speaker_files=list(speaker_files) or None, stream=True
     )
     started = time.perf_counter()
-    with TTS.from_pretrained(model, engine=engine) as tts:
+    with TTS.from_pretrained(model, engine=engine, **kwargs) as tts:
         chunks: list[TTSOutput] = []
         show = not quiet and len(content) > 200
         for chunk in tts.stream(request):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..cli.engine_args import ENGINE_ARG_HELP, parse_engine_args
+
 
 def _aliases(values: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
@@ -44,6 +46,7 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="Seconds the upstream LLM may stay silent; --request-timeout bounds its whole reply.")
 @click.option("--graceful-timeout", type=float, default=30.0, show_default=True, help="Seconds to finish in-flight requests on shutdown.")
+@click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE", help=ENGINE_ARG_HELP)
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def serve(
     engine: str | None, model: str | None, host: str, port: int, api_key: str | None, max_concurrency: int,
@@ -52,7 +55,7 @@ def serve(
     served_model_names: tuple[str, ...], voice_aliases: tuple[str, ...],
     llm_url: str | None, llm_api_key: str | None, llm_model: str | None, llm_allowed_urls: tuple[str, ...],
     llm_timeout: float, graceful_timeout: float,
-    log_level: str,
+    engine_args: tuple[str, ...], log_level: str,
 ) -> None:
     """Run the OpenAI-compatible HTTP server (speech, voices, models, voice chat, metrics)."""
     import uvicorn
@@ -71,6 +74,7 @@ def serve(
         served_model_names=list(served_model_names) or list(OPENAI_SPEECH_MODELS),
         voice_aliases=_aliases(voice_aliases), llm_base_url=llm_url, llm_api_key=llm_api_key, llm_model=llm_model,
         llm_allowed_urls=list(llm_allowed_urls), llm_timeout=llm_timeout, graceful_shutdown_timeout=graceful_timeout,
+        engine_args=parse_engine_args(engine_args),
     )
     logging.getLogger("auralis.server").info("serving engine %s on http://%s:%d", engine or "default", host, port)
     uvicorn.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -31,6 +32,7 @@ class ServerConfig(BaseModel):
 
     engine: str | None = None
     model: str | None = None
+    engine_args: dict[str, Any] = Field(default_factory=dict, description="keywords for the engine's from_pretrained")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     api_key: str | None = None

@@ -58,6 +58,7 @@ class ServerRuntime:
                 max_concurrency=self.config.max_concurrency,
                 request_timeout=self.config.request_timeout,
                 voices_dir=self.config.voices_dir,
+                **self.config.engine_args,
             )
             try:
                 check_voice_aliases(tts, self.config)

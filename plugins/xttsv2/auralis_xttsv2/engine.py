@@ -31,12 +31,14 @@ from auralis_core.engine.base import ConditioningConfig
 from auralis_core.errors import InvalidRequestError
 from auralis_core.voices import VoiceProfile
 
-from .backend import GenerationBackend, GenerationRequest, TorchBackend
+from .backend import GenerationBackend, GenerationRequest, TorchBackend, resolve_backend
+from .backend.vllm_settings import VLLMSettings
+from .batching import MicroBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .model.sampling import SamplingParams
 from .model.xtts import GPT_SAMPLE_RATE
 from .plugin import CAPABILITIES
-from .streaming import StreamingDecoder
+from .streaming import DecodeWindow, StreamingDecoder, vocode
 from .voices import ConditioningCache, XTTSConditioning
 
 DEFAULT_REPO = "coqui/XTTS-v2"
@@ -50,22 +52,35 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
     def __init__(
         self,
         checkpoint: LoadedCheckpoint,
-        backend: str = "torch",
+        backend: str = "auto",
         max_batch_size: int = 8,
         stream_chunk_tokens: int = 24,
         stream_context_frames: int = 48,
+        stream_first_chunk_tokens: int | None = None,
         conditioning_cache_size: int = 64,
         batch_invariant: bool | None = None,
+        vllm_memory: float | int | None = None,
+        vllm_enforce_eager: bool = False,
+        vllm_attention_backend: str | None = None,
     ) -> None:
-        """Wrap a loaded checkpoint. ``max_batch_size`` bounds the sequences sharing one decode
-        step; ``stream_chunk_tokens`` is the audio-code count per streamed chunk (~46 ms of audio
-        each) and ``stream_context_frames`` the HiFi-GAN frames of context decoded on each side of a
-        streamed window (exactness at seams vs. cost). ``batch_invariant`` (default: on for CPU, off
-        for CUDA) makes a request's codes independent of the requests it shares steps with."""
+        """Wrap a loaded checkpoint. ``backend`` is ``"torch"``, ``"vllm"`` or ``"auto"`` (vLLM when
+        the model is on CUDA and vLLM is installed). ``max_batch_size`` bounds the sequences sharing
+        one decode step; ``stream_chunk_tokens`` is the audio-code count per streamed chunk (~46 ms
+        of audio each) and ``stream_context_frames`` the HiFi-GAN frames of context decoded on each
+        side of a streamed window (exactness at seams vs. cost); ``stream_first_chunk_tokens`` (default:
+        ``stream_chunk_tokens``) makes the first window smaller, for earlier first audio (audio needs
+        more than the decoder's 4 held-back codes). ``batch_invariant`` (torch backend;
+        default: on for CPU, off for CUDA) makes a request's codes independent of the requests it
+        shares steps with. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
+        (``gpu_memory_utilization``) or bytes (see `VLLMSettings`)."""
         from .text import TextPipeline, XTTSTokenizer
 
         if stream_chunk_tokens < 1 or stream_context_frames < 0:
             raise InvalidRequestError("stream_chunk_tokens must be >= 1 and stream_context_frames >= 0", "stream_chunk_tokens")
+        if stream_first_chunk_tokens is not None and stream_first_chunk_tokens < 1:
+            raise InvalidRequestError(f"stream_first_chunk_tokens must be >= 1, got {stream_first_chunk_tokens}",
+                                      "stream_first_chunk_tokens")
+        self.stream_first_chunk_tokens = stream_first_chunk_tokens or stream_chunk_tokens
         self.checkpoint = checkpoint
         self.model = checkpoint.model.eval()
         self.config = checkpoint.config
@@ -81,16 +96,26 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         self._capabilities = dataclasses.replace(
             CAPABILITIES, voices=names, default_voice=names[0] if names else None, native_speed=True
         )
-        self.backend: GenerationBackend = self._make_backend(backend, max_batch_size, batch_invariant)
+        vllm_settings = VLLMSettings(vllm_memory, vllm_enforce_eager, vllm_attention_backend)  # checked first
+        self.backend_name = resolve_backend(backend, self.model.device)
+        self.backend: GenerationBackend = self._make_backend(
+            self.backend_name, max_batch_size, batch_invariant, vllm_settings
+        )
         # HiFi-GAN and the encoders run here, beside the GPT worker thread, off the event loop
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-decode")
+        # streamed windows of concurrent requests with equal length share one HiFi-GAN call
+        self.vocoder: MicroBatcher[DecodeWindow, torch.Tensor] = MicroBatcher(
+            lambda windows: vocode(self.model, windows), self._executor, key=lambda w: w.length,
+            max_batch=min(32, max(8, max_batch_size)),  # bounds HiFi-GAN's activations
+        )
 
-    def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool | None) -> GenerationBackend:
-        if name == "torch":
-            return TorchBackend(self.model, max_batch_size=max_batch_size, batch_invariant=batch_invariant)
+    def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool | None,
+                      settings: VLLMSettings) -> GenerationBackend:
         if name == "vllm":
-            raise InvalidRequestError("the vLLM backend is not part of this release yet; use backend='torch'", "backend")
-        raise InvalidRequestError(f"unknown XTTS backend {name!r}; choose 'torch'", "backend")
+            from .backend.vllm_backend import VLLMBackend
+
+            return VLLMBackend(self.model, max_batch_size=max_batch_size, settings=settings)
+        return TorchBackend(self.model, max_batch_size=max_batch_size, batch_invariant=batch_invariant)
 
     @classmethod
     def from_pretrained(
@@ -193,22 +218,30 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             max_new_tokens=max_new_tokens,
             seed=None if request.seed is None else request.seed + item.index,
             stream_every=self.stream_chunk_tokens if request.stream else 0,
+            stream_first=self.stream_first_chunk_tokens if request.stream else 0,
             ignore_stop=ignore_stop,
         )
         decoder = StreamingDecoder(
             self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_tokens,
-            context_frames=self.stream_context_frames, speed=request.speed,
+            context_frames=self.stream_context_frames, first_chunk_codes=self.stream_first_chunk_tokens,
+            speed=request.speed,
         )
         # aclosing: a consumer that stops listening cancels the sequence now, not at garbage collection
         unreported: list[int] = []  # codes whose audio has not been handed out yet
         async with contextlib.aclosing(self.backend.generate(generation)) as chunks:
             async for chunk in chunks:
                 unreported += chunk.codes.tolist()
-                audio = await self._run(decoder.push, chunk.hidden_states, chunk.finished)
+                audio = await self._vocode(decoder, chunk.hidden_states, chunk.finished)
                 if audio is not None and audio.numel():
                     yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE,
                                     metadata={"codes": len(unreported), "audio_codes": unreported})
                     unreported = []
+
+    async def _vocode(self, decoder: StreamingDecoder, hidden: torch.Tensor, final: bool) -> torch.Tensor | None:
+        window = await self._run(decoder.plan, hidden, final)
+        if not isinstance(window, DecodeWindow):
+            return window
+        return decoder.finish(window, await self.vocoder.submit(window))
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)

@@ -18,6 +18,8 @@ been produced before.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -31,6 +33,7 @@ class StreamingDecoder:
         speaker_embedding: torch.Tensor,  # [1, 512, 1]
         chunk_codes: int = 24,
         context_frames: int = 48,
+        first_chunk_codes: int | None = None,
         holdback_codes: int = 4,
         crossfade_samples: int = 256,
         speed: float = 1.0,
@@ -41,6 +44,7 @@ class StreamingDecoder:
         self.model = model
         self.speaker_embedding = speaker_embedding.to(model.device)
         self.chunk_codes = chunk_codes
+        self.first_chunk_codes = first_chunk_codes or chunk_codes  # the backend's ``stream_first``
         self.context_frames = context_frames
         self.holdback_codes = holdback_codes
         self.crossfade = crossfade_samples
@@ -73,18 +77,26 @@ class StreamingDecoder:
     @torch.inference_mode()
     def push(self, hidden_states: torch.Tensor, final: bool = False) -> torch.Tensor | None:
         """Add latents ``[n, D]``; returns new audio samples ``[S]`` when a chunk is ready."""
+        window = self.plan(hidden_states, final)
+        if not isinstance(window, DecodeWindow):
+            return window
+        return self.finish(window, vocode(self.model, [window])[0])
+
+    @torch.inference_mode()
+    def plan(self, hidden_states: torch.Tensor, final: bool = False) -> DecodeWindow | torch.Tensor | None:
+        """Add latents ``[n, D]``; returns the HiFi-GAN window to decode when a chunk is ready
+        (None: not yet; an empty tensor: nothing new to emit). Decode it with `vocode` (batched
+        with other decoders' windows) and pass the waveform to `finish`."""
         if hidden_states.numel():
             self._latents.append(hidden_states)
             self._count += hidden_states.shape[0]
         # a chunk every ``chunk_codes`` codes, in step with the backend's ``stream_every``; the last
         # ``holdback_codes`` of each wait for the next chunk (their frames may still change)
-        if not final and self._count - self._decoded_codes < self.chunk_codes:
+        due = self.first_chunk_codes if self._emitted_frames == 0 else self.chunk_codes
+        if not final and self._count - self._decoded_codes < due:
             return None
         if self._count == 0:
             return torch.zeros(0)
-        return self._decode(final)
-
-    def _decode(self, final: bool) -> torch.Tensor:
         latents = torch.cat(self._latents)
         self._latents = [latents]
         frames = self._frames(latents)  # [1, D, F] for all codes so far (interpolation only)
@@ -95,17 +107,47 @@ class StreamingDecoder:
             return torch.zeros(0)
         start = max(0, self._emitted_frames - self.context_frames)
         right = total if final else min(total, stable + self.context_frames)
-        g = self.speaker_embedding.to(frames.dtype)
-        wav = self.model.hifigan_decoder.waveform_decoder(frames[..., start:right], g)[0, 0].float()
-        lo = (self._emitted_frames - start) * self.hop
-        hi = (stable - start) * self.hop
-        out = wav[lo:hi]
+        return DecodeWindow(
+            frames[..., start:right], self.speaker_embedding.to(frames.dtype),
+            lo=(self._emitted_frames - start) * self.hop, hi=(stable - start) * self.hop, stable=stable, final=final,
+        )
+
+    def finish(self, window: DecodeWindow, wav: torch.Tensor) -> torch.Tensor:
+        """The window's waveform ``[S]`` -> the new samples to emit (crossfaded over the seam)."""
+        out = wav[window.lo : window.hi]
         if self._tail is not None and self.crossfade:
             n = min(self.crossfade, len(self._tail), len(out))
             ramp = torch.linspace(0.0, 1.0, n + 2, device=out.device)[1:-1]
             out = out.clone()
             out[:n] = self._tail[:n] * (1 - ramp) + out[:n] * ramp
-        self._tail = wav[hi : hi + self.crossfade].clone() if not final else None
-        self._emitted_frames = stable
+        self._tail = wav[window.hi : window.hi + self.crossfade].clone() if not window.final else None
+        self._emitted_frames = window.stable
         self._decoded_codes = self._count
-        return out.cpu()
+        return out
+
+
+@dataclass(eq=False)
+class DecodeWindow:
+    """HiFi-GAN input of one chunk of one stream, and where its new samples lie in the output."""
+
+    frames: torch.Tensor  # [1, D, F]
+    speaker: torch.Tensor  # [1, 512, 1]
+    lo: int
+    hi: int
+    stable: int
+    final: bool
+
+    @property
+    def length(self) -> int:
+        return self.frames.shape[-1]
+
+
+@torch.inference_mode()
+def vocode(model: XTTSModel, windows: list[DecodeWindow]) -> list[torch.Tensor]:
+    """One HiFi-GAN call for windows of equal frame count (streams of many requests) -> ``[S]`` each."""
+    if len({w.length for w in windows}) != 1:
+        raise ValueError("vocode batches windows of one length; group them by DecodeWindow.length")
+    frames = torch.cat([w.frames for w in windows])
+    speakers = torch.cat([w.speaker for w in windows])
+    wav = model.hifigan_decoder.waveform_decoder(frames, speakers)[:, 0].float().cpu()  # one copy per batch
+    return list(wav.unbind(0))

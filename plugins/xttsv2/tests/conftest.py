@@ -52,3 +52,19 @@ def random_ckpt_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("random_ckpt")
     write_random_checkpoint(spec, out, TEXT_VOCAB)
     return out
+
+
+@pytest.fixture
+def collect():
+    """``await collect(backend, request)`` -> (codes, hidden states [n, D], stopped) of one sequence."""
+    import torch
+
+    async def run(backend, request):
+        codes, states, stopped = [], [], False
+        async for chunk in backend.generate(request):
+            codes += chunk.codes.tolist()
+            states.append(chunk.hidden_states)
+            stopped = chunk.stopped
+        return codes, torch.cat(states), stopped
+
+    return run

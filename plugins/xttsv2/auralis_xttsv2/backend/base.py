@@ -28,6 +28,7 @@ class GenerationRequest:
     max_new_tokens: int | None = None  # None: the model's limit (stop token included)
     seed: int | None = None  # per-sequence generator: results do not depend on batch composition
     stream_every: int = 0  # hand out a chunk every N codes (0: only when finished)
+    stream_first: int = 0  # the first chunk after N codes (0: after stream_every): earlier first audio
     ignore_stop: bool = False  # benchmarks: force exactly max_new_tokens codes
 
 
@@ -40,6 +41,14 @@ class TokenChunk:
     hidden_states: torch.Tensor  # [n, D] the hidden state that predicted each code
     finished: bool
     stopped: bool  # finished because the stop token was generated
+
+
+def chunk_due(request: GenerationRequest, pending: int, emitted: int) -> bool:
+    """Whether ``pending`` new codes make a streamed chunk, ``emitted`` codes having gone out before."""
+    if not request.stream_every:
+        return False
+    size = request.stream_first if request.stream_first and not emitted else request.stream_every
+    return pending >= size
 
 
 class GenerationBackend(ABC):

@@ -24,7 +24,7 @@ from auralis_core.errors import GenerationError
 
 from ..model.decoding import BatchDecoder, DecodeMode
 from ..model.xtts import XTTSModel
-from .base import GenerationBackend, GenerationRequest, TokenChunk
+from .base import GenerationBackend, GenerationRequest, TokenChunk, chunk_due
 
 log = logging.getLogger("auralis.xttsv2.backend")
 
@@ -187,7 +187,8 @@ class TorchBackend(GenerationBackend):
             seq.pending_states.append(hidden[i])
             stopped = code == self._stop
             done = stopped or len(seq.codes) >= seq.limit
-            if done or (req.stream_every and len(seq.pending_codes) >= req.stream_every):
+            pending = len(seq.pending_codes)
+            if done or chunk_due(req, pending, len(seq.codes) - pending):
                 seq.emit(TokenChunk(
                     torch.tensor(seq.pending_codes), torch.stack(seq.pending_states).float().cpu(), done, stopped,
                 ))

@@ -209,3 +209,19 @@ def test_several_references_combine(tts, tmp_path):
     cond([REF_WAV, other])
     assert engine.conditioning.hits == hits + 1
 
+
+
+def test_small_first_stream_window(tts):
+    """``stream_first_chunk_tokens``: the first audio comes after that many codes, the rest after
+    ``stream_chunk_tokens``; the streamed audio still equals the whole decode."""
+    request = dict(voice="Ana Florence", language="en", extra={"max_new_tokens": 40, "ignore_stop": True}, **GREEDY)
+    whole = tts.generate_speech("then more.", **request)
+    with TTS(XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", stream_chunk_tokens=10,
+                                          stream_first_chunk_tokens=5)) as early:
+        chunks = list(early.stream("then more.", stream=True, **request))
+    assert [c.metadata["codes"] for c in chunks] == [5, 10, 10, 10, 5]
+    streamed = TTSOutput.combine_outputs(chunks)
+    assert streamed.samples.shape == whole.samples.shape
+    assert np.max(np.abs(streamed.samples - whole.samples)) <= 1e-4
+    with pytest.raises(InvalidRequestError, match="stream_first_chunk_tokens must be >= 1"):
+        XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", stream_first_chunk_tokens=0)

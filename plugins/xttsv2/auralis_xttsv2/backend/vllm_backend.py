@@ -1,0 +1,151 @@
+"""vLLM backend: the XTTS GPT served by vLLM's ``AsyncLLM`` (continuous batching, paged KV cache,
+CUDA graphs), latents from a batched second pass of the torch GPT.
+
+Per sequence: the torch GPT builds the prompt embeddings (conditioning latents, text, start-audio
+token); vLLM samples codes from them with the reference's fake prompt ids and the mapped sampling
+parameters, handing out deltas as they come; every ``stream_every`` codes (or at the end) the
+window's latents come from `LatentsPass`, batched with every other sequence's windows. Closing the
+generator (a cancelled request, a client gone) aborts the vLLM request at once.
+
+vLLM's engine core runs in its own process (``AsyncLLM`` always does); it loads the GPT from a
+directory written by `export_for_vllm` and finds the model class through the
+``vllm.general_plugins`` entry point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from auralis_core.errors import EngineLoadError, GenerationError
+
+from ..model.xtts import XTTSModel
+from ..vllm.export import Geometry, export_for_vllm
+from ..vllm.requests import embeds_prompt, sampling_kwargs
+from .base import GenerationBackend, GenerationRequest, TokenChunk, chunk_due
+from .latents import LatentsJob, LatentsPass
+from .vllm_settings import VLLMSettings
+
+log = logging.getLogger("auralis.xttsv2.vllm")
+
+
+class VLLMBackend(GenerationBackend):
+    def __init__(self, model: XTTSModel, max_batch_size: int = 64, settings: VLLMSettings | None = None) -> None:
+        if max_batch_size < 1:
+            raise ValueError("max_batch_size must be >= 1")
+        self.model = model
+        self.settings = settings or VLLMSettings()
+        self.config = model.config.gpt
+        self.geometry = Geometry.of(self.config)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-latents")
+        self.latents = LatentsPass(model.gpt, self._executor)
+        self._dir = Path(tempfile.mkdtemp(prefix="auralis-xtts-vllm-"))
+        self._closing = False
+        try:
+            self.engine = self._start_engine(max_batch_size)
+        except Exception as exc:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._executor.shutdown(wait=False)
+            raise EngineLoadError(f"vLLM failed to start the XTTS GPT: {exc}") from exc
+
+    def _start_engine(self, max_batch_size: int) -> Any:
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        from ..vllm.plugin import register
+
+        export_for_vllm(self.model, self._dir)
+        register()
+        s = self.settings
+        dtype_bytes = torch.tensor([], dtype=self.model.dtype).element_size()
+        extra: dict[str, Any] = {}
+        if s.attention_backend:
+            extra["attention_config"] = {"backend": s.attention_backend}
+        if s.max_num_batched_tokens:
+            extra["max_num_batched_tokens"] = s.max_num_batched_tokens
+        args = AsyncEngineArgs(
+            model=str(self._dir),
+            skip_tokenizer_init=True,
+            enable_prompt_embeds=True,
+            dtype=str(self.model.dtype).removeprefix("torch."),
+            max_model_len=self.geometry.max_model_len,
+            max_num_seqs=max_batch_size,
+            enable_prefix_caching=False,
+            enforce_eager=s.enforce_eager,
+            seed=0,
+            **s.memory_kwargs(self.config, dtype_bytes, max_batch_size, self.geometry.max_model_len),
+            **extra,
+        )
+        # Built on a thread with no running event loop: AsyncLLM binds its output handler to the loop
+        # it finds, and must bind to the one that calls generate (the TTS facade's engine loop).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(AsyncLLM.from_engine_args, args).result()
+
+    # --- one sequence --------------------------------------------------------------------------
+    def _prefix(self, request: GenerationRequest) -> torch.Tensor:
+        device = self.model.device
+        with torch.inference_mode():
+            text = request.text_tokens.to(device).long()[None]
+            return self.model.gpt.embed_prefix(request.cond_latents.to(device, self.model.dtype), text)[0]
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
+        if self._closing:
+            raise GenerationError("the XTTS backend is shut down")
+        cfg = self.config
+        limit = cfg.max_generated_tokens if request.max_new_tokens is None else min(
+            request.max_new_tokens, cfg.max_generated_tokens
+        )
+        limit = max(1, limit)
+        seed = request.seed if request.seed is not None else random.getrandbits(63)
+        loop = asyncio.get_running_loop()
+        prefix = await loop.run_in_executor(self._executor, self._prefix, request)
+        params = sampling_kwargs(request.params, cfg, limit, seed, request.ignore_stop).build()
+        request_id = uuid.uuid4().hex
+        codes: list[int] = []
+        emitted = 0
+        finished = False
+        try:
+            async for out in self.engine.generate(embeds_prompt(prefix, cfg.start_audio_token), params, request_id):
+                completion = out.outputs[0]
+                codes.extend(int(c) for c in completion.token_ids)
+                stopped = completion.finish_reason == "stop"
+                if stopped and (not codes or codes[-1] != cfg.stop_audio_token):
+                    codes.append(cfg.stop_audio_token)  # vLLM reports the stop id apart from the output
+                finished = out.finished
+                due = chunk_due(request, len(codes) - emitted, emitted)
+                if (finished or due) and len(codes) > emitted:
+                    latents = await self.latents.submit(LatentsJob(prefix, tuple(codes), emitted))
+                    chunk = TokenChunk(torch.tensor(codes[emitted:]), latents, finished, stopped)
+                    emitted = len(codes)
+                    yield chunk
+                if finished:
+                    return
+        except GenerationError:
+            raise
+        except Exception as exc:
+            raise GenerationError(f"XTTS generation (vLLM) failed: {exc}") from exc
+        finally:
+            if not finished:  # cancelled or closed early: vLLM must stop working on it now
+                await self.engine.abort(request_id)
+
+    async def shutdown(self) -> None:
+        self._closing = True
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            await asyncio.to_thread(engine.shutdown)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def unfinished_requests(self) -> int:
+        """Requests vLLM still tracks (observability; 0 once every caller is done or gone)."""
+        return int(self.engine.output_processor.get_num_unfinished_requests())

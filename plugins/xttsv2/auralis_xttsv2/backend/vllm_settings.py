@@ -1,0 +1,48 @@
+"""User settings of the vLLM backend, checked on the CPU before any GPU work starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auralis_core.errors import InvalidRequestError
+
+from ..model.config import XTTSGPTConfig
+
+
+def kv_bytes_per_token(cfg: XTTSGPTConfig, dtype_bytes: int) -> int:
+    """Key + value of every layer for one position."""
+    return 2 * cfg.layers * cfg.hidden_size * dtype_bytes
+
+
+@dataclass(frozen=True)
+class VLLMSettings:
+    """``memory``: a float in (0, 1] is vLLM's ``gpu_memory_utilization`` (its share of the whole GPU
+    for weights, activations and KV pool); an int > 1 is the KV pool in bytes
+    (``kv_cache_memory_bytes``). None: a pool where every one of ``max_batch_size`` sequences fits
+    at the model's full length, and nothing more."""
+
+    memory: float | int | None = None
+    enforce_eager: bool = False  # no CUDA graphs (faster start, slower small batches)
+    attention_backend: str | None = None  # e.g. "TRITON_ATTN" or "FLEX_ATTENTION" (float32)
+    max_num_batched_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        m = self.memory
+        if m is None:
+            return
+        if isinstance(m, bool) or not isinstance(m, (int, float)):
+            raise InvalidRequestError(f"vllm_memory must be a fraction or a byte count, got {m!r}", "vllm_memory")
+        if isinstance(m, float) and not 0 < m <= 1:
+            raise InvalidRequestError(f"vllm_memory as a fraction must be in (0, 1], got {m}", "vllm_memory")
+        if isinstance(m, int) and m <= 1:
+            raise InvalidRequestError(f"vllm_memory in bytes must be > 1, got {m}", "vllm_memory")
+
+    def memory_kwargs(self, cfg: XTTSGPTConfig, dtype_bytes: int, max_batch_size: int, max_model_len: int
+                      ) -> dict[str, Any]:
+        """The engine arguments that size vLLM's KV pool."""
+        if isinstance(self.memory, float):
+            return {"gpu_memory_utilization": self.memory}
+        blocks = -(-max_model_len // 16)  # vLLM allocates 16-position blocks
+        pool = self.memory or max_batch_size * blocks * 16 * kv_bytes_per_token(cfg, dtype_bytes)
+        return {"kv_cache_memory_bytes": int(pool)}

@@ -1,0 +1,17 @@
+"""vLLM plugin hook: registers the XTTS GPT with vLLM's ``ModelRegistry``.
+
+Declared as a ``vllm.general_plugins`` entry point, so every vLLM process (engine core, spawned
+workers) runs it at start-up; the backend also calls it before it starts its engine. The class is
+registered by import path, so registration imports neither torch models nor CUDA.
+"""
+
+from __future__ import annotations
+
+from . import ARCHITECTURE
+
+
+def register() -> None:
+    from vllm import ModelRegistry
+
+    if ARCHITECTURE not in ModelRegistry.get_supported_archs():
+        ModelRegistry.register_model(ARCHITECTURE, "auralis_xttsv2.vllm.model:XttsGPT")

@@ -1,0 +1,150 @@
+"""The vLLM backend's parts that need no vLLM: the second latents pass, batched HiFi-GAN, the
+micro-batcher, the prompt/sampling mapping, positions and the exported model directory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from auralis_xttsv2.backend import GenerationRequest, TorchBackend
+from auralis_xttsv2.backend.latents import LatentsJob, LatentsPass
+from auralis_xttsv2.batching import MicroBatcher
+from auralis_xttsv2.model.config import XTTSGPTConfig
+from auralis_xttsv2.model.sampling import SamplingParams
+from auralis_xttsv2.streaming import StreamingDecoder, vocode
+from auralis_xttsv2.vllm.export import Geometry, export_for_vllm
+from auralis_xttsv2.vllm.model_names import CONV1D_SUFFIXES, vllm_param_name
+from auralis_xttsv2.vllm.positions import mel_position, prompt_positions
+from auralis_xttsv2.vllm.requests import embeds_prompt, prompt_ids, sampling_kwargs
+
+GREEDY = SamplingParams.greedy(repetition_penalty=10.0)
+
+
+async def test_second_pass_latents_equal_the_decode_loop_batched_and_windowed(small_ckpt, reference, collect):
+    """Latents of the batched second pass == hidden states the torch loop collected, for a batch of
+    different prompt and code lengths (left padding) and for streamed windows."""
+    model = small_ckpt.model
+    cond = torch.from_numpy(reference["cond_default"])
+    tokens = torch.from_numpy(reference["text_tokens"][0])
+    backend = TorchBackend(model, max_batch_size=4)
+    try:
+        requests = [GenerationRequest(cond, tokens[: 5 + 6 * i], GREEDY, max_new_tokens=12 + 5 * i) for i in range(3)]
+        runs = [(c, s) for c, s, _ in await asyncio.gather(*[collect(backend, r) for r in requests])]
+    finally:
+        await backend.shutdown()
+    with ThreadPoolExecutor(1) as pool:
+        latents = LatentsPass(model.gpt, pool)
+        prefixes = [model.gpt.embed_prefix(cond, r.text_tokens[None])[0] for r in requests]
+        jobs = [LatentsJob(p, tuple(codes), 0) for p, (codes, _) in zip(prefixes, runs)]
+        got = await asyncio.gather(*[latents.submit(j) for j in jobs])
+        assert latents.batcher.largest == 3  # one padded forward for all three
+        for (codes, states), lat in zip(runs, got):
+            assert lat.shape == states.shape
+            assert torch.max(torch.abs(lat - states)) < 1e-4
+        codes, states = runs[2]
+        windows = [await latents.submit(LatentsJob(prefixes[2], tuple(codes[:end]), start))
+                   for start, end in ((0, 5), (5, 11), (11, len(codes)))]
+        assert torch.max(torch.abs(torch.cat(windows) - states)) < 1e-4
+
+
+async def test_batched_vocoder_equals_one_by_one(small_ckpt, reference):
+    model = small_ckpt.model
+    spk = torch.from_numpy(reference["spk_default"])
+    lat = torch.from_numpy(reference["latents_greedy"][0])
+    windows = []
+    for i in range(3):  # three streams with different latents, equal window lengths
+        decoder = StreamingDecoder(model, spk, chunk_codes=4)
+        windows.append((decoder, decoder.plan(lat[:8] * (1 + 0.1 * i), final=True)))
+    together = vocode(model, [w for _, w in windows])
+    for (_, window), wav in zip(windows, together):
+        alone = vocode(model, [window])[0]
+        assert torch.allclose(wav, alone, atol=1e-5)
+    with pytest.raises(ValueError, match="one length"):
+        vocode(model, [windows[0][1], StreamingDecoder(model, spk).plan(lat[:5], final=True)])
+
+
+async def test_micro_batcher_groups_by_key_isolates_failures_and_cancels():
+    calls: list[list[int]] = []
+
+    def run(jobs: list[int]) -> list[int]:
+        calls.append(list(jobs))
+        if -1 in jobs:
+            raise RuntimeError("bad job")
+        return [j * 10 for j in jobs]
+
+    with ThreadPoolExecutor(1) as pool:
+        b: MicroBatcher[int, int] = MicroBatcher(run, pool, key=lambda j: j % 2, max_batch=3)
+        out = await asyncio.gather(*[b.submit(j) for j in range(7)])
+        assert out == [j * 10 for j in range(7)]
+        assert all(len({j % 2 for j in c}) == 1 and len(c) <= 3 for c in calls)
+        with pytest.raises(RuntimeError, match="bad job"):
+            await asyncio.gather(b.submit(-1), b.submit(-3))
+        assert await b.submit(4) == 40  # the batcher survives a failed batch
+        task = asyncio.ensure_future(b.submit(8))
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await b.submit(6) == 60
+        assert not b._pending
+
+
+def test_prompt_ids_are_the_references():
+    assert prompt_ids(5, 1024) == [1, 1, 1, 1, 1024]
+    p = embeds_prompt(torch.zeros(4, 8), 1024)
+    assert p["prompt_token_ids"] == [1, 1, 1, 1024] and p["prompt_is_token_ids"] == [False] * 4
+    assert p["prompt_embeds"].shape == (4, 8)
+
+
+def test_sampling_mapping_one_to_one():
+    cfg = XTTSGPTConfig()
+    sampled = sampling_kwargs(SamplingParams(True, 0.7, 40, 0.8, 5.0), cfg, 100, 7, False).kwargs
+    assert sampled == {"max_tokens": 100, "stop_token_ids": [1025], "repetition_penalty": 5.0, "detokenize": False,
+                       "skip_special_tokens": False, "temperature": 0.7, "top_k": 40, "top_p": 0.8, "seed": 7}
+    greedy = sampling_kwargs(GREEDY, cfg, 50, None, True).kwargs
+    assert greedy["temperature"] == 0.0 and greedy["min_tokens"] == 50 and "top_k" not in greedy
+    assert sampling_kwargs(SamplingParams(True, 1.0, None, 1.0, 1.0), cfg, 5, 1, False).kwargs["top_k"] == 0
+
+
+def test_positions_stay_non_negative_and_count_from_the_start_token():
+    geo = Geometry.of(XTTSGPTConfig())
+    assert geo.max_prompt == 32 + 404 + 1 and geo.max_model_len == geo.max_prompt + 602
+    for p in (1, 40, geo.max_prompt):
+        positions, delta = prompt_positions(geo.position_base, p)
+        assert delta >= 1 and set(positions) == {geo.position_base}
+        # vLLM: decode token i (over prompt + output) sits at delta + i; code t is token P + t
+        assert [mel_position(delta + p + t, geo.position_base) for t in range(3)] == [1, 2, 3]
+        assert mel_position(positions[0], geo.position_base) == 0
+    with pytest.raises(ValueError, match="exceeds the position base"):
+        prompt_positions(geo.position_base, geo.max_prompt + 1)
+
+
+def test_export_writes_the_checkpoint_names_vllm_loads(small_ckpt, tmp_path):
+    model = small_ckpt.model
+    export_for_vllm(model, tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    gpt = model.config.gpt
+    assert cfg["architectures"] == ["XttsGPT"] and cfg["vocab_size"] == 1026 and cfg["n_layer"] == gpt.layers
+    assert sum(cfg["rope_parameters"]["mrope_section"]) == gpt.head_dim // 2
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    state = model.state_dict()
+    assert "gpt.gpt.h.0.attn.c_attn.weight" in tensors and "gpt.mel_head.bias" in tensors
+    assert not any(k.startswith(("gpt.text_", "gpt.conditioning", "hifigan")) for k in tensors)
+    for name, t in tensors.items():
+        assert torch.equal(t, state[name])
+    targets = {vllm_param_name(n) for n in tensors}
+    per_layer = {"ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
+                 "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
+                 "mlp.c_proj.weight", "mlp.c_proj.bias"}
+    expected = {f"model.h.{i}.{p}" for i in range(gpt.layers) for p in per_layer} | {
+        "model.ln_f.weight", "model.ln_f.bias", "model.mel_embedding.weight", "model.mel_pos_embedding.weight",
+        "model.final_norm.weight", "model.final_norm.bias", "mel_head.weight", "mel_head.bias"}
+    assert targets == expected
+    # Conv1D weights are [in, out] in the checkpoint (the vLLM model transposes them)
+    w = tensors["gpt.gpt.h.0.mlp.c_fc.weight"]
+    assert w.shape == (gpt.hidden_size, 4 * gpt.hidden_size)
+    assert "gpt.gpt.h.0.mlp.c_fc.weight".endswith(CONV1D_SUFFIXES)
