@@ -56,10 +56,13 @@ def random_ckpt_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def collect():
-    """``await collect(backend, request)`` -> (codes, hidden states [n, D], stopped) of one sequence."""
+    """``await collect(backend, request, delay=0)`` -> (codes, hidden states [n, D], stopped) of one sequence."""
     import torch
 
-    async def run(backend, request):
+    async def run(backend, request, delay: float = 0.0):
+        import asyncio
+
+        await asyncio.sleep(delay)  # lets callers stagger arrivals
         codes, states, stopped = [], [], False
         async for chunk in backend.generate(request):
             codes += chunk.codes.tolist()

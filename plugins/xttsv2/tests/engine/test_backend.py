@@ -14,15 +14,6 @@ from auralis_xttsv2.model.sampling import SamplingParams
 GREEDY = SamplingParams.greedy(repetition_penalty=10.0)
 
 
-async def _run(backend: TorchBackend, request: GenerationRequest, delay: float = 0.0):
-    await asyncio.sleep(delay)
-    codes, states, stopped = [], [], False
-    async for chunk in backend.generate(request):
-        codes += chunk.codes.tolist()
-        states.append(chunk.hidden_states)
-        stopped = chunk.stopped
-    return codes, torch.cat(states), stopped
-
 
 @pytest.fixture
 async def backend(small_ckpt):
@@ -40,17 +31,17 @@ async def backend(small_ckpt):
         ("sample_b", SamplingParams(do_sample=True, temperature=1.3, top_k=0, top_p=1.0, repetition_penalty=2.0), 99),
     ],
 )
-async def test_codes_equal_coquis(backend, reference, name, params, seed):
+async def test_codes_equal_coquis(backend, reference, name, params, seed, collect):
     request = GenerationRequest(
         torch.from_numpy(reference["cond_default"]), torch.from_numpy(reference["text_tokens"][0]), params, seed=seed
     )
-    codes, states, _ = await _run(backend, request)
+    codes, states, _ = await collect(backend, request)
     assert codes == reference[f"codes_{name}"][0].tolist()
     if name == "greedy":
         assert np.max(np.abs(states.numpy() - reference["latents_greedy"][0])) <= 1e-4
 
 
-async def test_batch_invariance_with_joins_and_leaves(small_ckpt, reference, backend):
+async def test_batch_invariance_with_joins_and_leaves(small_ckpt, reference, backend, collect):
     """Sequences of different lengths, arriving at different times, with more sequences than slots."""
     cond = torch.from_numpy(reference["cond_default"])
     tokens = reference["text_tokens"][0]
@@ -59,11 +50,11 @@ async def test_batch_invariance_with_joins_and_leaves(small_ckpt, reference, bac
         GenerationRequest(cond, torch.from_numpy(tokens[:n]), GREEDY, max_new_tokens=40, ignore_stop=(i % 2 == 1))
         for i, n in enumerate(cuts)
     ]
-    batched = await asyncio.gather(*[_run(backend, r, delay=0.003 * i) for i, r in enumerate(requests)])
+    batched = await asyncio.gather(*[collect(backend, r, delay=0.003 * i) for i, r in enumerate(requests)])
     assert backend.max_active == 3  # the bound held and slots were shared
     for request, (codes, states, _) in zip(requests, batched):
         alone = small_ckpt.model.generate(cond, request.text_tokens, GREEDY, max_new_tokens=40) if not request.ignore_stop else None
-        solo_backend_codes, solo_states, _ = await _run(backend, request)
+        solo_backend_codes, solo_states, _ = await collect(backend, request)
         assert codes == solo_backend_codes
         assert torch.max(torch.abs(states - solo_states)) <= 1e-4
         if alone is not None:
@@ -74,16 +65,16 @@ async def test_batch_invariance_with_joins_and_leaves(small_ckpt, reference, bac
         assert torch.max(torch.abs(wav_b - wav_s)) <= 1e-4
 
 
-async def test_seeded_sampling_independent_of_batch(reference, backend):
+async def test_seeded_sampling_independent_of_batch(reference, backend, collect):
     cond = torch.from_numpy(reference["cond_default"])
     tokens = torch.from_numpy(reference["text_tokens"][0])
     params = SamplingParams(do_sample=True, temperature=1.0, top_k=50, top_p=0.95, repetition_penalty=2.0)
     target = GenerationRequest(cond, tokens, params, seed=7, max_new_tokens=30)
-    alone, _, _ = await _run(backend, target)
+    alone, _, _ = await collect(backend, target)
     others = [GenerationRequest(cond, tokens[: 5 + i], params, seed=100 + i, max_new_tokens=30) for i in range(4)]
-    results = await asyncio.gather(*[_run(backend, r) for r in others], _run(backend, target, delay=0.002))
+    results = await asyncio.gather(*[collect(backend, r) for r in others], collect(backend, target, delay=0.002))
     assert results[-1][0] == alone
-    different, _, _ = await _run(backend, GenerationRequest(cond, tokens, params, seed=8, max_new_tokens=30))
+    different, _, _ = await collect(backend, GenerationRequest(cond, tokens, params, seed=8, max_new_tokens=30))
     assert different != alone
 
 
@@ -113,18 +104,18 @@ async def test_cancellation_frees_the_slot(reference, backend):
     assert not backend._active
 
 
-async def test_sequences_share_decode_steps(reference, backend):
+async def test_sequences_share_decode_steps(reference, backend, collect):
     """Continuous batching: 3 sequences of 20 codes take about 20 decode steps, not 60."""
     cond = torch.from_numpy(reference["cond_default"])
     tokens = torch.from_numpy(reference["text_tokens"][0])
     requests = [GenerationRequest(cond, tokens[: 8 + 3 * i], GREEDY, max_new_tokens=20, ignore_stop=True) for i in range(3)]
     before = backend.steps
-    results = await asyncio.gather(*[_run(backend, r) for r in requests])
+    results = await asyncio.gather(*[collect(backend, r) for r in requests])
     assert all(len(codes) == 20 for codes, _, _ in results)
     assert backend.steps - before < 30
 
 
-async def test_shutdown_fails_running_and_waiting_sequences(small_ckpt, reference):
+async def test_shutdown_fails_running_and_waiting_sequences(small_ckpt, reference, collect):
     from auralis_core.errors import GenerationError
 
     backend = TorchBackend(small_ckpt.model, max_batch_size=1)
@@ -143,7 +134,7 @@ async def test_shutdown_fails_running_and_waiting_sequences(small_ckpt, referenc
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
     assert all(isinstance(r, GenerationError) for r in results)
     with pytest.raises(GenerationError, match="shut down"):
-        await _run(backend, long)
+        await collect(backend, long)
 
 
 def _mixed_requests(reference, n: int = 16) -> list[GenerationRequest]:
@@ -165,15 +156,15 @@ def _mixed_requests(reference, n: int = 16) -> list[GenerationRequest]:
     return out
 
 
-async def test_sixteen_mixed_requests_batched_equal_each_alone(small_ckpt, reference):
+async def test_sixteen_mixed_requests_batched_equal_each_alone(small_ckpt, reference, collect):
     """Batch invariance, bit for bit: codes and hidden states of every request are the same whether
     it runs alone or shares decode steps with 15 others (joining and leaving as they finish)."""
     backend = TorchBackend(small_ckpt.model, max_batch_size=8)
     try:
         requests = _mixed_requests(reference)
-        alone = [await _run(backend, r) for r in requests]
+        alone = [await collect(backend, r) for r in requests]
         assert backend.max_active == 1
-        batched = await asyncio.gather(*[_run(backend, r, delay=0.002 * i) for i, r in enumerate(requests)])
+        batched = await asyncio.gather(*[collect(backend, r, delay=0.002 * i) for i, r in enumerate(requests)])
         assert backend.max_active == 8
         for (codes_a, states_a, stop_a), (codes_b, states_b, stop_b) in zip(alone, batched):
             assert codes_a == codes_b and stop_a == stop_b
@@ -182,7 +173,7 @@ async def test_sixteen_mixed_requests_batched_equal_each_alone(small_ckpt, refer
         await backend.shutdown()
 
 
-async def test_model_generate_is_the_backend_alone(small_ckpt, reference):
+async def test_model_generate_is_the_backend_alone(small_ckpt, reference, collect):
     """`XTTSModel.generate` and the backend decode through the same code: equal bit for bit."""
     backend = TorchBackend(small_ckpt.model, max_batch_size=4)
     try:
@@ -192,7 +183,7 @@ async def test_model_generate_is_the_backend_alone(small_ckpt, reference):
                 continue
             ref = small_ckpt.model.generate(request.cond_latents, request.text_tokens, request.params,
                                             max_new_tokens=request.max_new_tokens, generator=generator)
-            codes, states, stopped = await _run(backend, request)
+            codes, states, stopped = await collect(backend, request)
             assert codes == ref.codes.tolist() and stopped == ref.stopped
             assert torch.equal(states, ref.hidden_states)
     finally:
