@@ -136,20 +136,27 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def vocab_size(data: dict[str, Any], path: Path) -> int:
-    """Number of token ids the parsed tokenizers ``vocab.json`` at ``path`` defines (max id + 1)."""
-    ids = list((data.get("model") or {}).get("vocab", {}).values()) if isinstance(data.get("model"), dict) else []
-    ids += [t["id"] for t in data.get("added_tokens", []) if isinstance(t, dict) and "id" in t]
-    if not ids:
+    """Number of token ids the tokenizers ``vocab.json`` at ``path`` defines (max id + 1, as
+    Coqui's ``get_number_tokens``), as the ``tokenizers`` library reads the file."""
+    if not isinstance(data.get("model"), dict) or not data["model"].get("vocab"):
         raise EngineLoadError(f"{path} is not a tokenizers vocabulary (no model.vocab)")
-    return max(ids) + 1
+    return max(_library_vocab(path).values()) + 1
 
 
-def token_id(data: dict[str, Any], token: str) -> int | None:
-    for t in data.get("added_tokens", []):
-        if t.get("content") == token:
-            return int(t["id"])
-    vocab = (data.get("model") or {}).get("vocab", {})
-    return int(vocab[token]) if token in vocab else None
+def token_id(data: dict[str, Any], token: str, path: Path) -> int | None:
+    """``token``'s id as the ``tokenizers`` library assigns it (what encodes the text, and what
+    Coqui's ``token_to_id`` reads). The library can renumber added tokens that the JSON lists with
+    other ids, so the file's ``"id"`` fields are not the authority."""
+    return _library_vocab(path).get(token)
+
+
+def _library_vocab(path: Path) -> dict[str, int]:
+    from tokenizers import Tokenizer
+
+    try:
+        return Tokenizer.from_str(path.read_text(encoding="utf-8")).get_vocab(with_added_tokens=True)
+    except Exception as e:  # noqa: BLE001 - tokenizers raises plain Exception for bad files
+        raise EngineLoadError(f"could not read the vocabulary {path}: {e}") from e
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -212,7 +219,7 @@ def build_model(config: XTTSConfig, state_dict: dict[str, torch.Tensor], vocab: 
     # as Coqui: the vocabulary decides the text token count and the [START]/[STOP] ids
     config.gpt.number_text_tokens = n_vocab
     for attr, token in (("start_text_token", "[START]"), ("stop_text_token", "[STOP]")):
-        tid = token_id(vocab_data, token)
+        tid = token_id(vocab_data, token, vocab)
         if tid is not None:
             setattr(config.gpt, attr, tid)
     config.hifigan = infer_hifigan_sizes(state_dict, config.hifigan)

@@ -121,7 +121,7 @@ def build_random_model(spec: RandomCheckpointSpec, vocab: Path) -> XTTSModel:
     """`XTTSModel` with the spec's sizes, the vocabulary's token ids and perturbed random weights."""
 
     data = read_json(vocab)
-    start, stop = token_id(data, "[START]"), token_id(data, "[STOP]")
+    start, stop = token_id(data, "[START]", vocab), token_id(data, "[STOP]", vocab)
     if start is None or stop is None:
         raise ValueError(f"{vocab} lacks the [START]/[STOP] tokens XTTS needs")
     config = spec.config(vocab_size(data, vocab), start, stop)

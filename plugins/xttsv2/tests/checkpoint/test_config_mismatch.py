@@ -59,3 +59,25 @@ def test_vocabulary_disagreeing_with_weights_is_named(random_ckpt_dir, tmp_path)
     (bad / "vocab.json").write_text(json.dumps(vocab))
     with pytest.raises(EngineLoadError, match="vocabulary size mismatch.*gpt.text_embedding.weight"):
         load_checkpoint(bad)
+
+
+def test_special_token_ids_come_from_the_tokenizers_library(tmp_path):
+    """A vocab.json whose added tokens carry ids the library does not honour (it renumbers added
+    tokens missing from the model vocabulary) gets the ids the text is encoded with, as Coqui's
+    ``token_to_id``: the [START] id the GPT prepends must be the tokenizer's."""
+    from tokenizers import Tokenizer
+
+    from auralis_xttsv2.checkpoint.loader import token_id, vocab_size
+
+    src = Path(__file__).parents[1] / "text" / "fixtures" / "text_vocab.json"
+    data = json.loads(src.read_text(encoding="utf-8"))
+    top = max(data["model"]["vocab"].values())
+    for i in range(50):  # model entries after the added tokens' ids: the library renumbers those
+        data["model"]["vocab"][f"<pad{i}>"] = top + 100 + i
+    bad = tmp_path / "vocab.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    lib = Tokenizer.from_file(str(bad))
+    listed = next(t["id"] for t in data["added_tokens"] if t["content"] == "[START]")
+    assert lib.token_to_id("[START]") != listed  # the situation this guards against
+    assert token_id(data, "[START]", bad) == lib.token_to_id("[START]")
+    assert vocab_size(data, bad) == max(lib.get_vocab(with_added_tokens=True).values()) + 1

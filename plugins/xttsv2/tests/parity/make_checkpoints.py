@@ -23,9 +23,13 @@ TEXT_VOCAB = HERE.parent / "text" / "fixtures" / "text_vocab.json"
 
 def padded_vocab(src: Path, dst: Path, size: int) -> Path:
     """``src`` with unused tokens appended up to ``size`` entries (the released vocabulary's size);
-    tokens without merges never occur in encoded text, so tokenisation is unchanged."""
+    tokens without merges never occur in encoded text, so tokenisation is unchanged. The special
+    tokens go into the model vocabulary under their ids: otherwise ``tokenizers`` renumbers them
+    after the model vocabulary when it loads the file."""
     data = json.loads(src.read_text(encoding="utf-8"))
     vocab = data["model"]["vocab"]
+    for t in data.get("added_tokens", []):
+        vocab.setdefault(t["content"], t["id"])
     taken = set(vocab) | {t["content"] for t in data.get("added_tokens", [])}
     ids = set(vocab.values()) | {t["id"] for t in data.get("added_tokens", [])}
     nxt, i = max(ids) + 1, 0
