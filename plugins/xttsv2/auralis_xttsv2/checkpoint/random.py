@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..model.config import XTTS_LANGUAGES, HifiganConfig, XTTSConfig, XTTSGPTConfig
+from ..model.config import HifiganConfig, XTTSConfig, XTTSGPTConfig
 from ..model.xtts import XTTSModel
 from .loader import token_id, vocab_size
 from .layouts import read_json
@@ -159,12 +159,6 @@ def write_random_checkpoint(spec: RandomCheckpointSpec, out: Path, vocab: Path) 
     return state_digest(sd)
 
 
-def spec_to_dict(spec: RandomCheckpointSpec) -> dict[str, Any]:
-    d = asdict(spec)
-    d["speaker_filters"], d["speaker_layers"] = list(spec.speaker_filters), list(spec.speaker_layers)
-    return d
-
-
 def spec_from_dict(d: dict[str, Any]) -> RandomCheckpointSpec:
     d = dict(d)
     d["speaker_filters"], d["speaker_layers"] = tuple(d["speaker_filters"]), tuple(d["speaker_layers"])
@@ -172,6 +166,6 @@ def spec_from_dict(d: dict[str, Any]) -> RandomCheckpointSpec:
 
 
 __all__ = [
-    "XTTS_LANGUAGES", "RandomCheckpointSpec", "build_random_model", "coqui_config_json", "perturb_",
-    "spec_from_dict", "spec_to_dict", "state_digest", "write_random_checkpoint",
+    "RandomCheckpointSpec", "build_random_model", "coqui_config_json", "perturb_", "spec_from_dict",
+    "state_digest", "write_random_checkpoint",
 ]

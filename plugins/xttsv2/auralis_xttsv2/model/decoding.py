@@ -96,11 +96,9 @@ class BatchDecoder:
         count = self._count[:n] + [1] * (rows - n)
         codes = torch.tensor(last, device=self.device)[:, None]
         positions = torch.tensor(count, device=self.device)[:, None]  # code t sits at mel position t + 1
-        for idle in range(n, rows):
-            self.cache.reset(idle)
         x = self.gpt.embed_audio(codes, positions)
         hidden = self.gpt(x, self.cache.view(0, rows, 1, fused=self.mode.fused_attention))[:n, -1]
-        for idle in range(n, rows):  # padding rows leave nothing behind
+        for idle in range(n, rows):  # padding rows leave nothing behind (free rows stay at length 0)
             self.cache.reset(idle)
         return hidden
 
