@@ -58,7 +58,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         stream_context_frames: int = 48,
         stream_first_chunk_tokens: int | None = None,
         conditioning_cache_size: int = 64,
-        batch_invariant: bool | None = None,
+        batch_invariant: bool = False,
         vllm_memory: float | int | None = None,
         vllm_enforce_eager: bool = False,
         vllm_attention_backend: str | None = None,
@@ -69,9 +69,9 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         of audio each) and ``stream_context_frames`` the HiFi-GAN frames of context decoded on each
         side of a streamed window (exactness at seams vs. cost); ``stream_first_chunk_tokens`` (default:
         ``stream_chunk_tokens``) makes the first window smaller, for earlier first audio (audio needs
-        more than the decoder's 4 held-back codes). ``batch_invariant`` (torch backend;
-        default: on for CPU, off for CUDA) makes a request's codes independent of the requests it
-        shares steps with. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
+        more than the decoder's 4 held-back codes). ``batch_invariant=True`` (torch backend)
+        makes a request's codes independent of the requests it shares steps with, bit for bit, at a
+        cost in speed. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
         (``gpu_memory_utilization``) or bytes (see `VLLMSettings`)."""
         from .text import TextPipeline, XTTSTokenizer
 
@@ -109,7 +109,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             max_batch=min(32, max(8, max_batch_size)),  # bounds HiFi-GAN's activations
         )
 
-    def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool | None,
+    def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool,
                       settings: VLLMSettings) -> GenerationBackend:
         if name == "vllm":
             from .backend.vllm_backend import VLLMBackend

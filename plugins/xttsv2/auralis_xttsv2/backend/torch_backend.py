@@ -49,9 +49,9 @@ class _Sequence:
 
 
 class TorchBackend(GenerationBackend):
-    def __init__(self, model: XTTSModel, max_batch_size: int = 8, batch_invariant: bool | None = None) -> None:
-        """``batch_invariant`` (default: on for CPU, off for CUDA) makes every sequence's codes
-        independent of what it is batched with, bit for bit (see `auralis_xttsv2.model.decoding`)."""
+    def __init__(self, model: XTTSModel, max_batch_size: int = 8, batch_invariant: bool = False) -> None:
+        """``batch_invariant=True`` makes every sequence's codes independent of what it is batched
+        with, bit for bit, at a cost in speed (see `auralis_xttsv2.model.decoding`)."""
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be >= 1")
         self.model = model

@@ -6,13 +6,17 @@ that forward over one sequence's prompt, a decode step is that forward over one 
 row. Active sequences occupy rows ``0 .. n-1`` of the cache and the sampler; `release` moves the
 last row into a freed one so every step reads contiguous rows.
 
-Batch invariance. A row's result must not depend on which other rows share its step. Attention is
-computed per row over exactly its own positions (unless ``fused``), and every step's matrix products
-run with a row count that is a multiple of ``row_multiple``, padding with idle slots. CPU BLAS
+Batch invariance (opt-in, ``batch_invariant=True``). A row's result then does not depend on which
+other rows share its step: attention is computed per row over exactly its own positions, and every
+step's matrix products run with a row count that is a multiple of ``row_multiple``, padding with
+idle slots. CPU BLAS
 kernels work through rows in blocks of 4 and give leftover rows (and products of 1-3 rows) to other
 micro-kernels with another summation order; on the x86 CPUs we test, every row of a product whose
 row count is a multiple of 4 is identical whatever its position and the row count. The
-batch-invariance tests hold this to bit equality.
+batch-invariance tests hold this to bit equality. It is off by default on every device because the
+padding costs most where batches are small: one row padded to four makes a CPU decode step about 3x
+slower (docs/benchmarks.md has the measurement). Off, a request's numbers vary with its batch at the
+ulp level, so seeded codes may differ at near-ties; alone, a request is reproducible either way.
 """
 
 from __future__ import annotations
@@ -35,12 +39,10 @@ class DecodeMode:
     row_multiple: int = CPU_ROW_BLOCK
 
     @classmethod
-    def for_device(cls, device: torch.device, slots: int, batch_invariant: bool | None = None) -> DecodeMode:
-        """CPU: batch invariant by default (it costs little there). CUDA: one fused attention kernel
-        and no padding by default; ``batch_invariant=True`` pads every step to all ``slots`` rows (one
-        matrix-product shape for every batch) and attends per row."""
-        if batch_invariant is None:
-            batch_invariant = device.type != "cuda"
+    def for_device(cls, device: torch.device, slots: int, batch_invariant: bool = False) -> DecodeMode:
+        """Default: one fused attention kernel and no padding. ``batch_invariant=True`` attends per
+        row and pads every step to a multiple of 4 rows on CPU, or to all ``slots`` rows elsewhere (one
+        matrix-product shape for every batch)."""
         if not batch_invariant:
             return cls(fused_attention=True, row_multiple=1)
         return cls(fused_attention=False, row_multiple=CPU_ROW_BLOCK if device.type == "cpu" else slots)

@@ -70,12 +70,16 @@ async def test_seeded_sampling_independent_of_batch(reference, backend, collect)
     tokens = torch.from_numpy(reference["text_tokens"][0])
     params = SamplingParams(do_sample=True, temperature=1.0, top_k=50, top_p=0.95, repetition_penalty=2.0)
     target = GenerationRequest(cond, tokens, params, seed=7, max_new_tokens=30)
-    alone, _, _ = await collect(backend, target)
-    others = [GenerationRequest(cond, tokens[: 5 + i], params, seed=100 + i, max_new_tokens=30) for i in range(4)]
-    results = await asyncio.gather(*[collect(backend, r) for r in others], collect(backend, target, delay=0.002))
-    assert results[-1][0] == alone
-    different, _, _ = await collect(backend, GenerationRequest(cond, tokens, params, seed=8, max_new_tokens=30))
-    assert different != alone
+    invariant = TorchBackend(backend.model, max_batch_size=3, batch_invariant=True)
+    try:
+        alone, _, _ = await collect(invariant, target)
+        others = [GenerationRequest(cond, tokens[: 5 + i], params, seed=100 + i, max_new_tokens=30) for i in range(4)]
+        results = await asyncio.gather(*[collect(invariant, r) for r in others], collect(invariant, target, delay=0.002))
+        assert results[-1][0] == alone
+        different, _, _ = await collect(invariant, GenerationRequest(cond, tokens, params, seed=8, max_new_tokens=30))
+        assert different != alone
+    finally:
+        await invariant.shutdown()
 
 
 async def test_streaming_chunks_and_limits(reference, backend):
@@ -156,19 +160,25 @@ def _mixed_requests(reference, n: int = 16) -> list[GenerationRequest]:
     return out
 
 
-async def test_sixteen_mixed_requests_batched_equal_each_alone(small_ckpt, reference, collect):
-    """Batch invariance, bit for bit: codes and hidden states of every request are the same whether
-    it runs alone or shares decode steps with 15 others (joining and leaving as they finish)."""
-    backend = TorchBackend(small_ckpt.model, max_batch_size=8)
+@pytest.mark.parametrize("invariant", [True, False], ids=["batch_invariant", "default"])
+async def test_sixteen_mixed_requests_batched_equal_each_alone(small_ckpt, reference, collect, invariant):
+    """With ``batch_invariant=True``, codes and hidden states of every request are the same, bit for
+    bit, whether it runs alone or shares decode steps with 15 others (joining and leaving as they
+    finish). By default the hidden states agree to float rounding (and these codes, far from ties,
+    agree exactly)."""
+    backend = TorchBackend(small_ckpt.model, max_batch_size=8, batch_invariant=invariant)
     try:
         requests = _mixed_requests(reference)
         alone = [await collect(backend, r) for r in requests]
         assert backend.max_active == 1
         batched = await asyncio.gather(*[collect(backend, r, delay=0.002 * i) for i, r in enumerate(requests)])
         assert backend.max_active == 8
+        bit_equal = True
         for (codes_a, states_a, stop_a), (codes_b, states_b, stop_b) in zip(alone, batched):
             assert codes_a == codes_b and stop_a == stop_b
-            assert torch.equal(states_a, states_b)
+            torch.testing.assert_close(states_a, states_b, atol=1e-4, rtol=0)
+            bit_equal &= torch.equal(states_a, states_b)
+        assert bit_equal or not invariant
     finally:
         await backend.shutdown()
 
