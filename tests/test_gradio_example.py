@@ -8,7 +8,6 @@ by the ``ffmpeg`` program; CI gets it from the imageio-ffmpeg wheel when the sys
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 import shutil
 import socket

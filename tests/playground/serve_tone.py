@@ -11,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (toy_engine)
 
-from toy_engine import ToneEngine  # noqa: E402
+from toy_engine import ToneEngine
 
-from auralis_core import register_engine  # noqa: E402
-from auralis_core.cli.main import main  # noqa: E402
+from auralis_core import register_engine
+from auralis_core.cli.main import main
 
 if __name__ == "__main__":
     register_engine("tone", ToneEngine, capabilities=ToneEngine.capabilities)

@@ -131,6 +131,10 @@ def test_clone_a_voice_use_it_and_delete_it(page, tone_serve, tmp_path):
     assert abs(_dominant_frequency(page) - 330.0) < 15  # the tone engine speaks at its reference's pitch
     _speak(page, "A sentence spoken with the cloned voice, long enough for a clear tone.", voice="high")
     assert abs(_dominant_frequency(page) - 400.0) < 15  # and a built-in voice at its own
+    page.select_option("#format", "mp3")  # an encoded format: the browser's decoder, after the download
+    _speak(page, "A sentence spoken with the cloned voice, long enough for a clear tone.", voice="sine330")
+    assert abs(_dominant_frequency(page) - 330.0) < 15
+    assert page.get_attribute("#download", "download") == "speech.mp3"
 
     page.click("#my-voices button[data-voice=sine330]")
     page.wait_for_selector("#voice option[value=sine330]", state="detached")
