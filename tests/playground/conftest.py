@@ -81,7 +81,7 @@ def _serve(argv: list[str], api_key: str | None, log: Path) -> Iterator[Server]:
                 process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def espeak_serve(tmp_path_factory) -> Iterator[Server]:
     """`auralis serve --engine espeak` behind an API key, with a small input limit to hit."""
     auralis = Path(sys.executable).with_name("auralis")
@@ -90,7 +90,7 @@ def espeak_serve(tmp_path_factory) -> Iterator[Server]:
                       tmp_path_factory.mktemp("espeak") / "server.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tone_serve(tmp_path_factory) -> Iterator[Server]:
     """`auralis serve` with the tone test engine, which clones voices."""
     base = tmp_path_factory.mktemp("tone")
@@ -99,7 +99,9 @@ def tone_serve(tmp_path_factory) -> Iterator[Server]:
     yield from _serve(argv, None, base / "server.log")
 
 
-@pytest.fixture(scope="session")
+# module scope: Playwright's sync API keeps an event loop running on this thread while it is open,
+# which would break later tests (elsewhere in the suite) that call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         _require(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -125,6 +127,10 @@ def page(browser, request) -> Iterator[object]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # the browser logs refused requests (401s the tests provoke) as errors; anything else counts,
+    # a Content-Security-Policy violation in particular
+    page.on("console", lambda msg: errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
     outside: list[str] = []
 
     def only_loopback(route):  # offline: the page may load nothing from anywhere but its server

@@ -22,6 +22,9 @@ export class CloneForm {
       drop.classList.remove("over");
       this.add([...e.dataTransfer.files]);
     });
+    drop.addEventListener("keydown", (e) => {
+      if (e.target === drop && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); $("clone-files").click(); }
+    });
     $("record").addEventListener("click", () => this.toggleRecording());
     $("clone-submit").addEventListener("click", () => this.submit());
     if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === "undefined") {
