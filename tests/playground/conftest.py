@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("AURALIS_TEST_ARTIFACTS", REPO / "test-artifacts")) / "playground"
 CHROMIUM = os.environ.get("AURALIS_CHROMIUM", "/usr/bin/chromium")
 API_KEY = "playground-test-key"
+TONE_SERVE = [sys.executable, str(Path(__file__).with_name("serve_tone.py")), "serve", "--engine", "tone"]
 
 
 def _require(what: str) -> None:
@@ -49,7 +51,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(argv: list[str], api_key: str | None, log: Path) -> Iterator[Server]:
+@contextmanager
+def serving(argv: list[str], api_key: str | None, log: Path) -> Iterator[Server]:
+    """Run ``argv`` (an `auralis serve` command line, host and port added) until /health/ready is 200."""
     port = _free_port()
     args = [*argv, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     if api_key:
@@ -86,17 +90,23 @@ def espeak_serve(tmp_path_factory) -> Iterator[Server]:
     """`auralis serve --engine espeak` behind an API key, with a small input limit to hit."""
     auralis = Path(sys.executable).with_name("auralis")
     argv = [str(auralis) if auralis.exists() else sys.executable, *([] if auralis.exists() else ["-m", "auralis_core.cli.main"])]
-    yield from _serve([*argv, "serve", "--engine", "espeak", "--max-input-chars", "200"], API_KEY,
-                      tmp_path_factory.mktemp("espeak") / "server.log")
+    with serving([*argv, "serve", "--engine", "espeak", "--max-input-chars", "200"], API_KEY,
+                 tmp_path_factory.mktemp("espeak") / "server.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def tone_serve(tmp_path_factory) -> Iterator[Server]:
     """`auralis serve` with the tone test engine, which clones voices."""
     base = tmp_path_factory.mktemp("tone")
-    argv = [sys.executable, str(Path(__file__).with_name("serve_tone.py")), "serve", "--engine", "tone",
-            "--voices-dir", str(base / "voices")]
-    yield from _serve(argv, None, base / "server.log")
+    with serving([*TONE_SERVE, "--voices-dir", str(base / "voices")], None, base / "server.log") as server:
+        yield server
+
+
+@pytest.fixture
+def serve_tone(tmp_path) -> Callable[..., AbstractContextManager[Server]]:
+    """`with serve_tone("--no-playground") as server:` — a tone-engine `auralis serve` with extra flags."""
+    return lambda *flags, api_key=None: serving([*TONE_SERVE, *flags], api_key, tmp_path / "server.log")
 
 
 # module scope: Playwright's sync API keeps an event loop running on this thread while it is open,

@@ -1,17 +1,17 @@
-"""The playground's HTTP side: page and assets (public, CSP, package data), --no-playground, and
-``GET /v1/audio/capabilities`` that the page is built from. The page itself runs in tests/playground."""
+"""The playground's HTTP side: page and assets (public, CSP, package data), ``ServerConfig.playground``
+and ``GET /v1/audio/capabilities`` that the page is built from. The page itself runs in
+tests/playground, the `--no-playground` flag too (on a real `auralis serve`)."""
 
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import httpx
-from livesrv import LiveServer, assert_error, wait_for
+from livesrv import LiveServer, assert_error
 
 from auralis_core.server import ServerConfig, create_app
 
@@ -44,37 +44,6 @@ def test_page_and_assets_are_public_the_api_is_not(tone_tts):
     assert caps["languages"] == ["en", "de"] and caps["default_voice"] == "low"
     assert caps["max_input_chars"] == 300 and caps["speed"] == {"min": 0.25, "max": 4.0}
     assert caps["response_formats"] == ["mp3", "opus", "aac", "flac", "wav", "pcm"]
-
-
-def test_no_playground(tone_tts):
-    with LiveServer(create_app(ServerConfig(playground=False, api_key="k"), tts=tone_tts)) as server:
-        for path in ("/", "/playground", "/playground/app.js"):
-            assert_error(httpx.get(server.url + path), 401)  # not public any more: nothing there to see
-            assert_error(httpx.get(server.url + path, headers={"Authorization": "Bearer k"}), 404)
-
-
-def test_no_playground_flag(tmp_path):
-    """The real `auralis serve --no-playground` (tone engine registered by serve_tone.py)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, str(REPO / "tests" / "playground" / "serve_tone.py"), "serve",
-                                "--engine", "tone", "--port", str(port), "--no-playground", "--log-level", "warning"])
-    try:
-        assert wait_for(lambda: _answers(url + "/health"), 60)
-        assert_error(httpx.get(url + "/"), 404)
-        assert_error(httpx.get(url + "/playground/app.js"), 404)
-    finally:
-        process.terminate()
-        process.wait(15)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_wheel_ships_the_page(tmp_path):
