@@ -3,12 +3,15 @@
 import { ApiError, apiFetch, getJSON, getKey, setKey } from "./api.js";
 import { CloneForm } from "./clone.js";
 import { clearErrors, showError } from "./errors.js";
-import { PcmDecoder, StreamPlayer, WavDecoder, decodeEncoded, wavBlob } from "./player.js";
+import {
+  MediaSourcePlayer, PcmDecoder, StreamPlayer, WavDecoder, decodeEncoded, mediaSourceType, wavBlob,
+} from "./player.js";
 import { drawWaveform } from "./waveform.js";
 
 const $ = (id) => document.getElementById(id);
 const FORM_STORAGE = "auralis.playground.form";
-const STREAMED = new Set(["pcm", "wav"]);
+const ENCODED_TYPES = { mp3: "audio/mpeg", aac: "audio/aac" }; // the ones MediaSource may stream
+const streams = (format) => format === "pcm" || format === "wav" || Boolean(mediaSourceType(ENCODED_TYPES[format]));
 const EXTENSIONS = { mp3: "mp3", opus: "opus", aac: "aac", flac: "flac", wav: "wav", pcm: "wav" };
 
 const state = { caps: null, run: null, downloadUrl: null };
@@ -88,7 +91,7 @@ async function load() {
   const languages = caps.languages.map((l) => ({ value: l, label: l }));
   if (caps.auto_language) languages.unshift({ value: "auto", label: "auto" });
   fillSelect($("language"), languages, saved.language ?? "auto");
-  const formatLabel = (f) => `${f}${STREAMED.has(f) ? " (plays while streaming)" : " (plays when complete)"}`;
+  const formatLabel = (f) => `${f}${streams(f) ? " (plays while streaming)" : " (plays when complete)"}`;
   fillSelect($("format"), caps.response_formats.map((f) => ({ value: f, label: formatLabel(f) })), saved.format ?? "pcm");
   $("speed").min = caps.speed.min;
   $("speed").max = caps.speed.max;
@@ -115,63 +118,93 @@ function setDownload(blob, name) {
 
 function showProgress(run) {
   const player = run.player;
-  const received = player ? player.receivedSeconds : 0;
-  const played = player ? player.playedSeconds : 0;
+  const received = player.receivedSeconds;
+  const played = player.playedSeconds;
+  const fraction = received ? played / received : 0;
   $("audio-seconds").textContent = `${received.toFixed(2)} s`;
   $("received").textContent = `${(run.bytes / 1024).toFixed(1)} kB`;
-  $("progress").value = received ? played / received : 0;
-  if (player && run.redraw) {
-    drawWaveform($("waveform"), run.samples ?? player.samples(), player.length, received ? played / received : 0);
-    run.redraw = !run.samples; // while streaming the waveform grows; once done only the shading moves
-  }
-  if (run.done && received && played >= received) {
-    $("status").textContent = run.stopped ? "stopped" : "done";
-    $("output").dataset.state = "done";
+  $("progress").value = fraction;
+  if (run.redraw && player.samples) { run.live = player.samples(); run.redraw = false; } // pcm: grows as it streams
+  const samples = run.samples ?? run.live;
+  if (samples) drawWaveform($("waveform"), samples, samples.length, fraction);
+  if (run.done && played >= received - 1e-3) {
+    $("status").textContent = run.failed ? "failed" : "done";
+    $("output").dataset.state = run.failed ? "failed" : "done";
     $("speak").disabled = false;
     $("stop").disabled = true;
     return;
   }
-  if (run.samples) drawWaveform($("waveform"), run.samples, run.samples.length, received ? played / received : 0);
   if (run === state.run) requestAnimationFrame(() => showProgress(run));
 }
 
+// The first sound: time to first audio is measured here, and the progress loop starts.
+function started(run, player, status) {
+  run.player = player;
+  run.ttfa = performance.now() - run.startedAt;
+  const firstByte = run.firstByteAt - run.startedAt;
+  $("ttfa").textContent = `${run.ttfa.toFixed(0)} ms` + (run.ttfa - firstByte > 50 ? ` (first byte ${firstByte.toFixed(0)} ms)` : "");
+  $("status").textContent = status;
+  requestAnimationFrame(() => showProgress(run));
+}
+
+// Reads the response as it arrives: pcm/wav are decoded and played chunk by chunk, mp3/aac are fed
+// to MediaSource where the browser has it; anything else plays once complete. Returns the file.
 async function readStream(run, response, format) {
   const reader = response.body.getReader();
+  const type = response.headers.get("Content-Type") || "application/octet-stream";
   const rate = Number(response.headers.get("X-Sample-Rate")) || 24000;
-  const decoder = format === "pcm" ? new PcmDecoder(16) : STREAMED.has(format) ? new WavDecoder() : null;
+  const decoder = format === "pcm" ? new PcmDecoder(16) : format === "wav" ? new WavDecoder() : null;
+  const streamType = decoder ? null : mediaSourceType(type);
+  run.playback = decoder ? "web-audio" : streamType ? "media-source" : "decoded"; // how it is played
   const encoded = [];
+  // the audio clock starts while the first chunk is on its way (the rate is in the headers)
+  const audio = decoder ? new StreamPlayer(rate) : null;
+  run.pendingAudio = audio;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     if (!run.firstByteAt) run.firstByteAt = performance.now();
     run.bytes += value.length;
-    if (!decoder) { encoded.push(value); continue; }
+    if (!decoder) {
+      encoded.push(value);
+      if (streamType && !run.mse) {
+        run.mse = new MediaSourcePlayer(streamType);
+        run.mse.playing.then(() => { if (state.run === run) started(run, run.mse, "playing while it streams"); });
+      }
+      run.mse?.push(value);
+      continue;
+    }
     const samples = decoder.decode(value);
     if (!samples.length) continue;
     if (!run.player) {
-      run.player = new StreamPlayer(decoder.sampleRate || rate);
-      await run.player.resume();
-      run.ttfa = performance.now() - run.startedAt;
-      $("ttfa").textContent = `${run.ttfa.toFixed(0)} ms`;
-      $("status").textContent = "playing while it streams";
-      requestAnimationFrame(() => showProgress(run));
+      const wanted = decoder.sampleRate || rate;
+      const player = audio && audio.sampleRate === wanted ? audio : new StreamPlayer(wanted);
+      if (player !== audio) audio?.stop();
+      await player.resume();
+      started(run, player, "playing while it streams");
     }
     run.player.push(samples);
     run.redraw = true;
   }
-  if (decoder) return { blob: null };
-  const type = response.headers.get("Content-Type") || "application/octet-stream";
+  if (decoder) {
+    if (!run.player) { audio.stop(); throw new ApiError(0, "the server sent no audio"); }
+    run.samples = run.player.samples();
+    run.sampleRate = run.player.sampleRate;
+    return wavBlob(run.samples, run.sampleRate); // exact header sizes (a streamed wav says "unknown")
+  }
   const blob = new Blob(encoded, { type });
-  $("status").textContent = "decoding";
+  run.mse?.end();
+  $("status").textContent = run.mse ? $("status").textContent : "decoding";
   const { samples, sampleRate } = await decodeEncoded(await blob.arrayBuffer());
-  run.player = new StreamPlayer(sampleRate);
-  await run.player.resume();
-  run.player.push(samples);
-  run.ttfa = performance.now() - run.startedAt;
-  $("ttfa").textContent = `${run.ttfa.toFixed(0)} ms (first byte ${(run.firstByteAt - run.startedAt).toFixed(0)} ms)`;
-  $("status").textContent = "playing";
-  requestAnimationFrame(() => showProgress(run));
-  return { blob };
+  if (!run.mse) {
+    const player = new StreamPlayer(sampleRate);
+    await player.resume();
+    player.push(samples);
+    started(run, player, "playing");
+  }
+  run.samples = samples;
+  run.sampleRate = sampleRate;
+  return blob;
 }
 
 async function speak(event) {
@@ -197,23 +230,22 @@ async function speak(event) {
     const response = await apiFetch("v1/audio/speech", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal: run.controller.signal,
     });
-    const { blob } = await readStream(run, response, format);
-    if (!run.player || !run.player.length) throw new ApiError(0, "the server sent no audio");
-    run.samples = run.player.samples();
-    run.redraw = true;
-    setDownload(format === "pcm" ? wavBlob(run.samples, run.player.sampleRate) : blob ?? new Blob([wavBlob(run.samples, run.player.sampleRate)]),
-                `speech.${EXTENSIONS[format]}`);
+    const file = await readStream(run, response, format);
+    setDownload(file, `speech.${EXTENSIONS[format]}`);
     window.playground.lastAudio = {
-      samples: run.samples, sampleRate: run.player.sampleRate, ttfaMs: run.ttfa, format, bytes: run.bytes,
-      underruns: run.player.underruns,
+      samples: run.samples, sampleRate: run.sampleRate, ttfaMs: run.ttfa, format, bytes: run.bytes,
+      playback: run.playback,
+      underruns: run.player?.underruns ?? 0,
     };
   } catch (err) {
-    if (err.name === "AbortError") { run.stopped = true; } else {
-      const message = err instanceof ApiError ? err : new ApiError(0, `the audio stream broke off: ${err.message}`);
-      showError(message);
+    if (err.name !== "AbortError") {
+      run.failed = true;
+      showError(err instanceof ApiError ? err : new ApiError(0, `the audio stream broke off: ${err.message}`));
       $("status").textContent = "failed";
       $("output").dataset.state = "failed";
+      run.mse?.end();
     }
+    if (run.pendingAudio && run.pendingAudio !== run.player) run.pendingAudio.stop();
     if (!run.player) { $("speak").disabled = false; $("stop").disabled = true; }
   } finally {
     run.done = true;
@@ -226,6 +258,8 @@ function stop() {
   run.stopped = true;
   run.controller.abort();
   run.player?.stop();
+  run.pendingAudio?.stop();
+  run.mse?.stop();
   state.run = null;
   $("speak").disabled = false;
   $("stop").disabled = true;

@@ -164,3 +164,66 @@ export function wavBlob(samples, sampleRate) {
   }
   return new Blob([out.buffer], { type: "audio/wav" });
 }
+
+// Encoded streams the browser's MediaSource takes (mp3, ADTS aac in Chromium): appended to an
+// <audio> element as they arrive, so playback starts before the file is complete.
+export function mediaSourceType(contentType) {
+  const type = (contentType || "").split(";")[0].trim();
+  return ["audio/mpeg", "audio/aac"].includes(type) && window.MediaSource?.isTypeSupported(type) ? type : null;
+}
+
+export class MediaSourcePlayer {
+  constructor(type) {
+    this.audio = new Audio();
+    this.source = new MediaSource();
+    this.audio.src = URL.createObjectURL(this.source);
+    this.pending = [];
+    this.ended = false;
+    this.buffer = null;
+    this.playing = new Promise((resolve) => this.audio.addEventListener("playing", resolve, { once: true }));
+    this.source.addEventListener("sourceopen", () => {
+      this.buffer = this.source.addSourceBuffer(type);
+      this.buffer.mode = "sequence";
+      this.buffer.addEventListener("updateend", () => this.pump());
+      this.pump();
+    }, { once: true });
+  }
+
+  push(bytes) {
+    this.pending.push(bytes);
+    this.pump();
+  }
+
+  end() {
+    this.ended = true;
+    this.pump();
+  }
+
+  pump() {
+    if (!this.buffer || this.buffer.updating || this.source.readyState !== "open") return;
+    if (this.pending.length) {
+      const parts = this.pending.splice(0);
+      const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const part of parts) { joined.set(part, at); at += part.length; }
+      this.buffer.appendBuffer(joined);
+      if (this.audio.paused && !this.audio.ended) this.audio.play().catch(() => { /* stopped meanwhile */ });
+    } else if (this.ended) {
+      this.source.endOfStream();
+    }
+  }
+
+  get receivedSeconds() {
+    const ranges = this.buffer?.buffered;
+    return ranges && ranges.length ? ranges.end(ranges.length - 1) : 0;
+  }
+
+  get playedSeconds() {
+    return this.audio.ended ? this.receivedSeconds : Math.min(this.audio.currentTime, this.receivedSeconds);
+  }
+
+  stop() {
+    this.audio.pause();
+    URL.revokeObjectURL(this.audio.src);
+  }
+}
