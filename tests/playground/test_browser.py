@@ -56,6 +56,8 @@ def test_voice_select_lists_the_engines_voices(page, espeak_serve):
     assert {"en-us", "en-gb", "alloy"} <= set(listed)
     assert page.is_hidden("#clone")  # eSpeak does not clone voices
     assert page.input_value("#model") == "espeak"
+    assert page.input_value("#voice") == "en-us"  # the engine's default voice is preselected
+    assert page.is_hidden("#download")  # nothing to download yet
     assert page.inner_text("#char-count").endswith("/ 200")
 
 

@@ -29,8 +29,9 @@ function savedForm() {
   try { return JSON.parse(localStorage.getItem(FORM_STORAGE) || "{}"); } catch { return {}; }
 }
 
-function fillSelect(select, options, wanted) {
-  const previous = wanted ?? select.value;
+// Options (plain or in {group, options}) into a <select>; keeps the first of `wanted` that is offered.
+function fillSelect(select, options, ...wanted) {
+  const candidates = [...wanted, select.value];
   select.replaceChildren();
   for (const item of options) {
     if (item.group) {
@@ -42,8 +43,9 @@ function fillSelect(select, options, wanted) {
       select.append(new Option(item.label, item.value));
     }
   }
-  const values = [...select.options].map((o) => o.value);
-  if (values.includes(previous)) select.value = previous;
+  const values = new Set([...select.options].map((o) => o.value));
+  const chosen = candidates.find((v) => v && values.has(v));
+  if (chosen) select.value = chosen;
 }
 
 function updateCharCount() {
@@ -62,8 +64,7 @@ async function loadVoices(wanted) {
   const group = (name, voices) => ({ group: name, options: voices.map((v) => ({ value: v.id, label: label(v) })) });
   fillSelect($("voice"), [
     group("Uploaded", byType("audio_sample")), group("Built-in", byType("builtin")), group("OpenAI names", byType("alias")),
-  ], wanted ?? $("voice").value ?? state.caps.default_voice);
-  if (!$("voice").value && state.caps.default_voice) $("voice").value = state.caps.default_voice;
+  ], wanted, $("voice").value, state.caps.default_voice);
   clone.renderVoices(byType("audio_sample"));
 }
 
@@ -87,12 +88,12 @@ async function load() {
   const saved = savedForm();
   const flags = [caps.streaming && "streaming", caps.voice_cloning && "voice cloning"].filter(Boolean);
   $("engine-line").textContent = `engine ${caps.engine} · ${caps.sample_rate} Hz${flags.length ? " · " + flags.join(" · ") : ""}`;
-  fillSelect($("model"), caps.models.map((m) => ({ value: m, label: m })), saved.model ?? caps.engine);
+  fillSelect($("model"), caps.models.map((m) => ({ value: m, label: m })), saved.model, caps.engine);
   const languages = caps.languages.map((l) => ({ value: l, label: l }));
   if (caps.auto_language) languages.unshift({ value: "auto", label: "auto" });
-  fillSelect($("language"), languages, saved.language ?? "auto");
+  fillSelect($("language"), languages, saved.language, "auto");
   const formatLabel = (f) => `${f}${streams(f) ? " (plays while streaming)" : " (plays when complete)"}`;
-  fillSelect($("format"), caps.response_formats.map((f) => ({ value: f, label: formatLabel(f) })), saved.format ?? "pcm");
+  fillSelect($("format"), caps.response_formats.map((f) => ({ value: f, label: formatLabel(f) })), saved.format, "pcm");
   $("speed").min = caps.speed.min;
   $("speed").max = caps.speed.max;
   $("clone").hidden = !caps.voice_cloning;
@@ -242,6 +243,7 @@ async function speak(event) {
       run.failed = true;
       showError(err instanceof ApiError ? err : new ApiError(0, `the audio stream broke off: ${err.message}`));
       $("status").textContent = "failed";
+      if (!run.player) $("ttfa").textContent = "–";
       $("output").dataset.state = "failed";
       run.mse?.end();
     }
