@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -89,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("gradio") is None:
+        raise SystemExit("this example needs Gradio: pip install gradio")
     tts = TTS.from_pretrained(args.model, engine=args.engine)
     try:
         build_app(tts).launch(server_name=args.host, server_port=args.port, share=False)

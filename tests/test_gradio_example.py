@@ -94,3 +94,4 @@ def test_gradio_example_streams_audio(tone_engine_registered, tmp_path, monkeypa
     finally:
         app.close()
         tts.shutdown()
+
