@@ -22,6 +22,14 @@ for dir in plugins/*/; do
   [ -f "$dir/requirements-test.txt" ] && "${PIP[@]}" -r "$dir/requirements-test.txt"
 done
 
+# The browser tests (tests/playground) drive Debian's Chromium; a clean CI machine lacks it.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ -x /usr/bin/chromium ]; then
+  export AURALIS_REQUIRE_BROWSER=1  # installed: a browser test that cannot run is a failure, not a skip
+fi
+
 test_dirs=(tests)
 for dir in plugins/*/tests; do
   [ -d "$dir" ] && test_dirs+=("$dir")

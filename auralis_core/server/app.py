@@ -18,7 +18,7 @@ from .chat_schemas import add_stream_schemas
 from .config import ServerConfig
 from .errors import install_error_handlers
 from .limits import BodyLimitMiddleware
-from .routes import chat, health, models, speech, voices
+from .routes import capabilities, chat, health, models, playground, speech, voices
 from .runtime import ServerRuntime
 from .serving_chat import ServingChat
 
@@ -60,8 +60,10 @@ def create_app(config: ServerConfig | None = None, tts: TTS | None = None) -> Fa
     app.state.chat = serving_chat
     app.state.started_at = int(time.time())
     install_error_handlers(app)
-    for module in (speech, voices, models, chat, health):
+    for module in (speech, voices, models, capabilities, chat, health):
         app.include_router(module.router)
+    if config.playground:
+        app.include_router(playground.router)
     # added innermost first: access log -> CORS -> API key -> body limit -> routes. The key is
     # checked before any byte of the body is read; CORS preflights (no key) are answered above it.
     app.add_middleware(BodyLimitMiddleware, config=config)

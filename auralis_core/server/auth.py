@@ -22,6 +22,11 @@ PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/health/ready"})
 DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 """Public only with ``ServerConfig.public_docs`` (``--public-docs``)."""
 
+PLAYGROUND_PATHS: frozenset[str] = frozenset({"/", "/playground"})
+PLAYGROUND_ASSETS = "/playground/"
+"""The playground page and its static files are public (a browser cannot send a bearer header when it
+navigates); every API call the page makes sends the key the user typed into it."""
+
 
 def key_matches(authorization: str, key: str) -> bool:
     """``Authorization: Bearer <key>``, compared in constant time so the key cannot be guessed byte by byte."""
@@ -46,9 +51,16 @@ class APIKeyMiddleware:
         self.app = app
         self.key = config.api_key
         self.public = PUBLIC_PATHS | (DOCS_PATHS if config.public_docs else frozenset())
+        self.public_prefix: str | None = None
+        if config.playground:
+            self.public |= PLAYGROUND_PATHS
+            self.public_prefix = PLAYGROUND_ASSETS
+
+    def _is_public(self, path: str) -> bool:
+        return path in self.public or (self.public_prefix is not None and path.startswith(self.public_prefix))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.key or scope["path"] in self.public:
+        if scope["type"] != "http" or not self.key or self._is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         if not key_matches(Headers(scope=scope).get("authorization", ""), self.key):

@@ -35,6 +35,7 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--max-upload-mb", type=float, default=10.0, show_default=True, help="Voice upload limit.")
 @click.option("--max-body-mb", type=click.FloatRange(min=0.001), help="JSON body limit (default: base64 of --max-upload-mb plus 1 MiB).")
 @click.option("--public-docs", is_flag=True, help="Serve /docs, /redoc and /openapi.json without --api-key.")
+@click.option("--no-playground", is_flag=True, help="Do not serve the web playground at / (docs/playground.md).")
 @click.option("--served-model-name", "served_model_names", multiple=True, help="Model alias to accept (repeatable). Default: tts-1, tts-1-hd, gpt-4o-mini-tts.")
 @click.option("--voice-alias", "voice_aliases", multiple=True, help="Map an OpenAI voice name: alloy=en-gb (repeatable).")
 @click.option("--llm-url", help="Upstream OpenAI-compatible LLM base URL for /v1/chat/completions (e.g. http://host:8001/v1).")
@@ -51,7 +52,7 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 def serve(
     engine: str | None, model: str | None, host: str, port: int, api_key: str | None, max_concurrency: int,
     max_queue: int, request_timeout: float | None, voices_dir: Path | None, cors_origins: tuple[str, ...],
-    max_input_chars: int, max_upload_mb: float, max_body_mb: float | None, public_docs: bool,
+    max_input_chars: int, max_upload_mb: float, max_body_mb: float | None, public_docs: bool, no_playground: bool,
     served_model_names: tuple[str, ...], voice_aliases: tuple[str, ...],
     llm_url: str | None, llm_api_key: str | None, llm_model: str | None, llm_allowed_urls: tuple[str, ...],
     llm_timeout: float, graceful_timeout: float,
@@ -71,7 +72,7 @@ def serve(
         max_queue=max_queue, request_timeout=request_timeout, voices_dir=voices_dir, cors_origins=origins,
         max_input_chars=max_input_chars, max_upload_bytes=int(max_upload_mb * 1024 * 1024),
         max_body_bytes=None if max_body_mb is None else int(max_body_mb * 1024 * 1024), public_docs=public_docs,
-        served_model_names=list(served_model_names) or list(OPENAI_SPEECH_MODELS),
+        playground=not no_playground, served_model_names=list(served_model_names) or list(OPENAI_SPEECH_MODELS),
         voice_aliases=_aliases(voice_aliases), llm_base_url=llm_url, llm_api_key=llm_api_key, llm_model=llm_model,
         llm_allowed_urls=list(llm_allowed_urls), llm_timeout=llm_timeout, graceful_shutdown_timeout=graceful_timeout,
         engine_args=parse_engine_args(engine_args),

@@ -60,6 +60,7 @@ class ServerConfig(BaseModel):
     graceful_shutdown_timeout: float = Field(30.0, ge=0)
     retry_after_seconds: int = Field(1, ge=1)
     public_docs: bool = Field(False, description="serve /docs, /redoc and /openapi.json without the API key")
+    playground: bool = Field(True, description="serve the web playground at / and /playground (docs/playground.md)")
 
     @field_validator("voices_dir")
     @classmethod

@@ -135,3 +135,26 @@ class ChatRequest(BaseModel):
     )
     llm_model: str | None = Field(None, description="model name sent upstream (default: `model`)")
     language: str | None = None
+
+
+class SpeedRange(BaseModel):
+    min: float
+    max: float
+
+
+class AudioCapabilities(BaseModel):
+    """``GET /v1/audio/capabilities``: what the loaded engine and this server accept, so that a UI
+    (the playground) can offer exactly that and show the limits before a request fails."""
+
+    engine: str
+    models: list[str] = Field(description="values `model` accepts: the engine name, then the served aliases")
+    languages: list[str]
+    auto_language: bool = Field(description="language 'auto' (or none) is accepted")
+    default_voice: str | None
+    voice_cloning: bool = Field(description="POST /v1/audio/voices and speaker_audio work")
+    streaming: bool = Field(description="the engine yields audio while it generates")
+    sample_rate: int = Field(description="the engine's own rate (responses default to 24000)")
+    response_formats: list[ResponseFormat]
+    speed: SpeedRange
+    max_input_chars: int
+    max_upload_bytes: int
