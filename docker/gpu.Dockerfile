@@ -39,11 +39,11 @@ ENV PYTHONUNBUFFERED=1 \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
-# torch first, from PyTorch's CUDA 13.0 wheel index: the build vLLM 0.26 is compiled against.
-# Only then the wheels, so that pip never picks a torch build on its own.
+# The torch stack vllm 0.26.0 pins, first and explicitly: on PyPI torch 2.11.0 is the CUDA 13.0
+# build (it requires cuda-toolkit==13.0.2, the version of the base image).
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     python3 -m venv /opt/auralis \
- && pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu130 \
+ && pip install torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0 \
  && pip install "$(ls /wheels/auralis_core-*.whl)" "$(ls /wheels/auralis_xttsv2-*.whl)[vllm]" \
  && useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin auralis \
  && mkdir -p /data/voices /data/cache /models \

@@ -81,7 +81,8 @@ def test_image_serves_on_8000_as_non_root_with_healthcheck_and_voice_volume(dock
 def test_gpu_image_pins_the_vllm_stack_before_installing_wheels():
     text = (DOCKER / "gpu.Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:13\.\d+\.\d+-", text, re.MULTILINE)
-    torch_at = text.index("pip install torch==2.11.0 --index-url https://download.pytorch.org/whl/cu130")
+    # vllm 0.26.0 requires torch==2.11.0, torchvision==0.26.0, torchaudio==2.11.0 (its wheel metadata)
+    torch_at = text.index("pip install torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0")
     assert torch_at < text.index("[vllm]")
     pyproject = (REPO / "plugins" / "xttsv2" / "pyproject.toml").read_text(encoding="utf-8")
     assert 'vllm = ["vllm==0.26.0"]' in pyproject
