@@ -92,6 +92,21 @@ def test_engines_and_voices():
     assert voices.returncode == 0 and len(voices.stdout.splitlines()) > 20
 
 
+def test_version_lists_core_and_each_engine_distribution():
+    from importlib.metadata import entry_points
+
+    import auralis_core
+
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"auralis-core {auralis_core.__version__} (Python {sys.version.split()[0]})"
+    installed = {ep.name: ep.dist for ep in entry_points(group="auralis.engines")}
+    assert "espeak" in installed
+    for name, dist in installed.items():
+        assert any(line.split() == [name, dist.metadata["Name"], dist.version] for line in lines[2:]), (name, lines)
+
+
 def test_no_text_is_a_usage_error():
     result = subprocess.run([*AURALIS, "speak"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     # stdin is not a TTY but empty: that is "text is empty"

@@ -50,6 +50,12 @@ def test_third_party_engine_listed_and_usable(installed_plugins):
     assert run.stdout.split() == ["16000", "0.45", "auralis_demo_engine.engine"]
 
 
+def test_version_names_third_party_engines_and_broken_plugins(installed_plugins):
+    out = subprocess.run([*AURALIS, "--version"], capture_output=True, text=True, check=True).stdout
+    assert any(line.split() == ["demo", "auralis-demo-engine", "0.3.1"] for line in out.splitlines()), out
+    assert "failed plugin 'broken'" in out and "a_dependency_that_is_not_installed" in out
+
+
 def test_in_process_registry_sees_installed_plugin(installed_plugins):
     from auralis_core.registry.registry import get_engine, list_engines, plugin_failures, reset_registry
 

@@ -13,6 +13,7 @@ import click
 
 from ..errors import AuralisError
 from .engine_args import ENGINE_ARG_HELP, parse_engine_args
+from .versions import print_versions
 
 INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -87,7 +88,8 @@ class _AuralisGroup(click.Group):
 
 @click.group(cls=_AuralisGroup)
 @click.option("--debug", is_flag=True, help="Show full tracebacks and debug logs.")
-@click.version_option(package_name="auralis-core", prog_name="auralis")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=print_versions,
+              help="Show the core's and every installed engine's version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Auralis: multi-model text-to-speech."""
