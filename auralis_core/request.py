@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
@@ -13,7 +14,7 @@ import numpy as np
 
 from .errors import InvalidRequestError, UnsupportedLanguageError
 from .preprocessing import AudioPreprocessingConfig
-from .text_stream import _aiter
+from .text import aiter_text
 
 if TYPE_CHECKING:
     from .engine.base import EngineCapabilities
@@ -58,11 +59,12 @@ def check_text(text: str, param: str = "text") -> None:
 
 async def checked_text_stream(source: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
     """The pieces of a streamed text, each checked as it arrives (see `check_text`)."""
-    async for piece in _aiter(source):
-        if not isinstance(piece, str):
-            raise InvalidRequestError(f"text stream yielded {type(piece).__name__}, expected str", "text")
-        check_text(piece)
-        yield piece
+    async with contextlib.aclosing(aiter_text(source)) as pieces:  # a bad piece closes the source now
+        async for piece in pieces:
+            if not isinstance(piece, str):
+                raise InvalidRequestError(f"text stream yielded {type(piece).__name__}, expected str", "text")
+            check_text(piece)
+            yield piece
 
 
 @dataclass

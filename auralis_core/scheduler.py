@@ -30,7 +30,7 @@ from .errors import AuralisError, GenerationError, GenerationTimeoutError, Nothi
 from .metrics import MetricsTracker
 from .output import TTSOutput
 from .request import TTSRequest
-from .text_stream import iter_sentences
+from .text import iter_sentences
 
 log = logging.getLogger("auralis.scheduler")
 
@@ -265,7 +265,7 @@ class TwoPhaseScheduler:
         try:
             index = 0
             if request.is_text_stream:
-                async for sentence in iter_sentences(request.text_stream()):
+                async for sentence in iter_sentences(request.text_stream(), request.language):
                     ctx = await self._phase1(request.copy(text=sentence))
                     index = self._launch(ctx, slots, tasks, index, backlog)
             else:

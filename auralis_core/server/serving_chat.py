@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..errors import InvalidRequestError
 from ..request import TTSRequest
-from ..text_stream import SentenceBuffer
+from ..text import SentenceBuffer
 from .chat_schemas import (
     ChatChoice,
     ChatCompletion,
@@ -198,7 +198,7 @@ class ChatSession:
 
     async def _relay(self, out: asyncio.Queue[Any], sentences: asyncio.Queue[str | None], held: list[UpstreamEvent]) -> None:
         assert self._events is not None
-        buffer = SentenceBuffer(min_chars=8)
+        buffer = SentenceBuffer(self.plan.language, min_chars=8)
         try:
             event = self._first
             while event is not None:

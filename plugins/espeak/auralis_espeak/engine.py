@@ -25,7 +25,7 @@ from auralis_core import (
     TTSRequest,
     VoiceNotFoundError,
 )
-from auralis_core.text_stream import split_sentences
+from auralis_core.text import split_sentences
 
 from ._binding import RATE_MAX, RATE_MIN, RATE_NORMAL, library
 from .voices import DEFAULT_VOICE, capabilities, resolve_voice
@@ -84,11 +84,13 @@ class ESpeakEngine(BaseAsyncTTSEngine):
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
         request.validate_for(self.capabilities)
         voice = self._pick_voice(request)
+        # the language whose sentence rules apply: the one asked for, else the voice's ("gmw/en-US+f3")
+        language = request.language if request.language != "auto" else voice.partition("+")[0].rsplit("/", 1)[-1]
         wanted_rate = RATE_NORMAL * request.speed
         rate = int(round(min(max(wanted_rate, RATE_MIN), RATE_MAX)))
         segments = [
             SegmentWorkItem(request.request_id, i, sentence, voice)
-            for i, sentence in enumerate(s for text in request.texts() for s in split_sentences(text))
+            for i, sentence in enumerate(s for text in request.texts() for s in split_sentences(text, language))
         ]
         return GenerationContext(
             request,
