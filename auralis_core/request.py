@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from .errors import InvalidRequestError, UnsupportedLanguageError
+from .options import EngineOptions
 from .preprocessing import AudioPreprocessingConfig
 from .text_stream import _aiter
 
@@ -97,6 +98,9 @@ class TTSRequest:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     extra: dict[str, Any] = field(default_factory=dict)
     """Engine-specific options that the core passes through untouched."""
+    options: dict[str, Any] | EngineOptions = field(default_factory=dict)
+    """The engine's typed options (see `auralis_core.options`): validated once against the
+    selected engine before phase 1; engines then read it as their ``Options`` instance."""
     voice_profile: VoiceProfile | None = field(default=None, repr=False)
     """Set by the facade when ``voice`` names a registered (cloned) voice."""
 
