@@ -23,7 +23,7 @@ class _AuralisGroup(click.Group):
 
     _plugins_loaded = False
     # core commands whose modules are heavy (FastAPI): imported only when invoked
-    _lazy = {"serve": "auralis_core.server.cli:serve"}
+    _lazy = {"serve": "auralis_core.server.cli:serve", "plugin": "auralis_core.cli.plugin_new:plugin"}
 
     def _load_lazy(self, name: str) -> click.Command | None:
         import importlib
