@@ -93,7 +93,26 @@ def sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
             if lead < len(piece):
                 spans.append((start + lead, end - trail))
             start = end
-    return spans
+    return _attach_bare_punctuation(text, spans)
+
+
+def _attach_bare_punctuation(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A piece with nothing to say ("." after "it.", pysbd's cut inside "it.. Next") joins the
+    sentence before it (or, at the start, the one after): an engine gets no segment to skip."""
+    out: list[tuple[int, int]] = []
+    pending: int | None = None  # start of bare pieces at the very beginning
+    for start, end in spans:
+        if not any(ch.isalnum() for ch in text[start:end]):
+            if out:
+                out[-1] = (out[-1][0], end)
+            elif pending is None:
+                pending = start
+            continue
+        out.append((start if pending is None else pending, end))
+        pending = None
+    if pending is not None:
+        out.append((pending, spans[-1][1]))
+    return out
 
 
 def split_sentences(text: str, language: str = "auto") -> list[str]:

@@ -98,6 +98,12 @@ def test_paragraphs_and_line_breaks():
     assert split_sentences(text, "en") == ["A hard-wrapped line goes on.", "Next one.", "New paragraph without end", "Last"]
 
 
+def test_bare_punctuation_joins_a_sentence():
+    assert split_sentences("It is done.. Next one. !!! Last?", "en") == ["It is done..", "Next one. !!!", "Last?"]
+    assert split_sentences("... Hello there.", "en") == ["... Hello there."]
+    assert split_sentences("?!", "en") == ["?!"]
+
+
 def test_empty_and_blank():
     assert split_sentences("", "en") == []
     assert split_sentences(" \n\n \t", "en") == []
