@@ -112,8 +112,8 @@ def test_engines_json_describes_voices_limits_and_options():
     espeak = engines["espeak"]
     assert espeak["default_voice"] == "en-us" and "en-gb" in espeak["voices"]
     assert espeak["voice_aliases"]["alloy"] == "en-us" and espeak["voice_languages"]["de"] == ["de"]
-    assert espeak["limits"] == {"sample_rate": 22050, "max_reference_files": None, "max_reference_seconds": None,
-                                "preferred_concurrency": 1}
+    assert espeak["sample_rate"] == 22050
+    assert espeak["limits"] == {"max_reference_files": None, "max_reference_seconds": None, "preferred_concurrency": 1}
     assert espeak["options_schema"]["properties"]["pitch"]["maximum"] == 100
     assert espeak["default_options"] == {"pitch": 50}
     assert espeak["deterministic"] is False and espeak["error"] is None
