@@ -31,9 +31,11 @@ SEED_OPTION_NAMES: tuple[str, ...] = (
 
 
 class EngineOptions(BaseModel):
-    """Base of every engine's ``Options``. Unknown names are errors, never silently dropped."""
+    """Base of every engine's ``Options``. Unknown names are errors, never silently dropped, and
+    values are strict (``"5"`` is not an int, ``1`` is not a bool; an int is a float): JSON and
+    ``--option`` values arrive typed already. A field may relax it with ``Field(strict=False)``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def option_names(options_cls: type[EngineOptions]) -> list[str]:

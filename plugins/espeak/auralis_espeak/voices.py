@@ -74,6 +74,6 @@ def capabilities() -> EngineCapabilities:
         voice_aliases=OPENAI_VOICE_ALIASES,
         voice_languages={code: (code,) for code in codes},  # a voice is named after its language
         preferred_concurrency=1,  # one C library instance, not re-entrant: more would only queue
-        deterministic=False,  # carries state between calls: a few samples more or less (_binding.py)
+        deterministic=False,  # the same text comes out a few samples longer or shorter from call to call
         description="eSpeak NG (bundled): formant synthesis, 100+ languages, offline on any CPU",
     )

@@ -192,9 +192,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
 
     def sampling_params(self, request: TTSRequest) -> SamplingParams:
         """The request's (validated) sampling options as the sampler takes them."""
-        o = _options(request)
-        return SamplingParams(do_sample=o.do_sample, temperature=o.temperature, top_k=o.top_k or None,  # 0: off
-                              top_p=o.top_p, repetition_penalty=o.repetition_penalty, length_penalty=o.length_penalty)
+        return SamplingParams.from_options(_options(request))
 
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
         params = self.sampling_params(request)

@@ -17,8 +17,12 @@ row-wise, and constants are rounded to float32 the way HF's Python-float argumen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from ..options import XTTSOptions
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class SamplingParams:
     top_p: float
     repetition_penalty: float
     length_penalty: float = 1.0  # beam search only: no effect with one beam, as in the reference
+
+    @classmethod
+    def from_options(cls, o: XTTSOptions) -> SamplingParams:
+        """A request's validated options (or a checkpoint's defaults) as the sampler takes them."""
+        return cls(do_sample=o.do_sample, temperature=o.temperature, top_k=o.top_k or None,  # 0: top-k off
+                   top_p=o.top_p, repetition_penalty=o.repetition_penalty, length_penalty=o.length_penalty)
 
     @classmethod
     def greedy(cls, repetition_penalty: float = 1.0) -> SamplingParams:
