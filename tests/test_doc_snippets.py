@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from doc_snippets import PY_RUNNER, Page, Snippet, pages, read_page
+from serve_process import auralis_serve
 
 PAGES = [p for p in pages() if any(s.skip_reason is None for s in p.snippets)]
 MAX_SKIPS = 12  # opt-outs stay few: each one is listed by test_skips_are_few_and_justified
@@ -26,12 +24,6 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
     """``host:port`` of a real `auralis serve` for a page that asks for one."""
@@ -39,27 +31,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Non
     if page.server_engine is None:
         yield None
         return
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "auralis_core.cli.main", "serve", "--engine", page.server_engine,
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=_env(tmp_path))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"auralis serve did not start:\n{log.read()}")
-            time.sleep(0.2)
+    with auralis_serve(sys.executable, page.server_engine, tmp_path / "server.log", env=_env(tmp_path)) as port:
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
 
 
 def _code(snippet: Snippet, server: str | None) -> str:

@@ -14,18 +14,16 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from serve_process import auralis_serve
 
 from auralis_core.cli.main import cli
 from auralis_core.cli.plugin_new import PluginNames
@@ -94,28 +92,9 @@ def test_engines_lists_demo(demo):
     assert row.split()[1:3] == ["auralis-demo", "0.1.0"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_answers_the_openai_client(demo, tmp_path):
     _, python = demo
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w+")
-    server = subprocess.Popen([str(python), "-m", "auralis_core.cli.main", "serve", "--engine", "demo",
-                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # what a deployment's readiness probe does
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.seek(0) or log.read()
-            time.sleep(0.2)
+    with auralis_serve(python, "demo", tmp_path / "serve.log") as port:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0, timeout=30)
         models = client.models.list()
         assert models.data
@@ -126,10 +105,6 @@ def test_serve_answers_the_openai_client(demo, tmp_path):
         with pytest.raises(openai.BadRequestError) as bad:
             client.audio.speech.create(model=models.data[0].id, voice="hum", input="hi", extra_body={"pitch_hz": 5})
         assert bad.value.body["param"] == "pitch_hz"
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
 
 
 def test_bad_names_and_occupied_directories(tmp_path):

@@ -33,78 +33,54 @@ class _NoStarters(AbbreviationReplacer):
     SENTENCE_STARTERS: ClassVar[list[str]] = []
 
 
-class Neutral(Common, Standard):
-    """Language-independent rules: only the near-universal titles as abbreviation words."""
-
-    iso_code = "xx"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations("dr prof", prepositive="dr prof")
-
-
-class Portuguese(Common, Standard):
-    iso_code = "pt"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations(
-        "sr sra srta srs sras dr dra drs dras prof profa eng enga arq av r pç lgo trav sto sta "
-        "jan fev mar abr mai jun jul ago set out nov dez seg ter qua qui sex sáb dom "
-        "pág págs cap vol ed obs etc ex exa exmo exma v.exa ltda cia apto tel séc núm",
-        prepositive="sr sra srta dr dra prof profa eng enga sto sta exmo exma av r",
-        number="n nº núm pág págs cap vol art",
-    )
+def _rule_set(name: str, iso_code: str, words: str, prepositive: str = "", number: str = "") -> type:
+    """A pysbd language module: pysbd's common rules with this abbreviation table."""
+    attributes = {"iso_code": iso_code, "AbbreviationReplacer": _NoStarters,
+                  "Abbreviation": _abbreviations(words, prepositive, number)}
+    return type(name, (Common, Standard), attributes)
 
 
-class Turkish(Common, Standard):
-    iso_code = "tr"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations(
-        "dr doç prof yrd av müh öğr gör sn bkz vb vs vd örn yy mad md no nr s sf tel cad sok mah "
-        "apt blv ş.t.ş hz alb yzb ütğm tğm bnb kur gen oramiral",
-        prepositive="dr doç prof yrd av müh sn hz alb yzb tğm bnb",
-        number="no nr s sf mad md",
-    )
-
-
-class Czech(Common, Standard):
-    iso_code = "cs"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations(
-        "atd apod např tzv tj resp mj aj popř př čs č str odst písm sb ing mgr bc doc prof mudr "
-        "judr phdr rndr paeddr csc drsc ph.d p pí sl tel ul nám hod min sek ml st vl zvl "
-        "led ún bř dub kv čvn čvc srp zář říj lis pros s.r.o a.s spol",
-        prepositive="ing mgr bc doc prof mudr judr phdr rndr paeddr p pí sl ul nám",
-        number="č str odst písm sb",
-    )
-
-
-class Hungarian(Common, Standard):
-    iso_code = "hu"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations(
-        "dr prof id ifj özv pl stb ill ún kb vö uo ld sz tel krt u út ker em fszt "
-        "jan febr márc ápr máj jún júl aug szept okt nov dec hétf ked szer csüt pént szomb vas "
-        "kft zrt bt nyrt rt",
-        prepositive="dr prof id ifj özv",
-        number="sz u",
-    )
-
-
-class Korean(Common, Standard):
-    """Korean writes sentence ends as Latin scripts do ('. ', '? ', '! ')."""
-
-    iso_code = "ko"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations("")
-
-
-class Swedish(Common, Standard):
-    iso_code = "sv"
-    AbbreviationReplacer = _NoStarters
-    Abbreviation = _abbreviations(
-        "dr prof kl bl.a t.ex m.m osv o.s.v dvs d.v.s ca resp s sid tel nr st jfr f.d fr.o.m t.o.m",
-        prepositive="dr prof",
-        number="kl nr s sid",
-    )
-
+# Language-independent rules: only the near-universal titles as abbreviation words.
+Neutral = _rule_set("Neutral", "xx", "dr prof", prepositive="dr prof")
+# Korean writes sentence ends as Latin scripts do ('. ', '? ', '! ') and abbreviates little.
+Korean = _rule_set("Korean", "ko", "")
+Portuguese = _rule_set(
+    "Portuguese", "pt",
+    "sr sra srta srs sras dr dra drs dras prof profa eng enga arq av r pç lgo trav sto sta "
+    "jan fev mar abr mai jun jul ago set out nov dez seg ter qua qui sex sáb dom "
+    "pág págs cap vol ed obs etc ex exa exmo exma v.exa ltda cia apto tel séc núm",
+    prepositive="sr sra srta dr dra prof profa eng enga sto sta exmo exma av r",
+    number="n nº núm pág págs cap vol art",
+)
+Turkish = _rule_set(
+    "Turkish", "tr",
+    "dr doç prof yrd av müh öğr gör sn bkz vb vs vd örn yy mad md no nr s sf tel cad sok mah "
+    "apt blv ş.t.ş hz alb yzb ütğm tğm bnb kur gen oramiral",
+    prepositive="dr doç prof yrd av müh sn hz alb yzb tğm bnb",
+    number="no nr s sf mad md",
+)
+Czech = _rule_set(
+    "Czech", "cs",
+    "atd apod např tzv tj resp mj aj popř př čs č str odst písm sb ing mgr bc doc prof mudr "
+    "judr phdr rndr paeddr csc drsc ph.d p pí sl tel ul nám hod min sek ml st vl zvl "
+    "led ún bř dub kv čvn čvc srp zář říj lis pros s.r.o a.s spol",
+    prepositive="ing mgr bc doc prof mudr judr phdr rndr paeddr p pí sl ul nám",
+    number="č str odst písm sb",
+)
+Hungarian = _rule_set(
+    "Hungarian", "hu",
+    "dr prof id ifj özv pl stb ill ún kb vö uo ld sz tel krt u út ker em fszt "
+    "jan febr márc ápr máj jún júl aug szept okt nov dec hétf ked szer csüt pént szomb vas "
+    "kft zrt bt nyrt rt",
+    prepositive="dr prof id ifj özv",
+    number="sz u",
+)
+Swedish = _rule_set(
+    "Swedish", "sv",
+    "dr prof kl bl.a t.ex m.m osv o.s.v dvs d.v.s ca resp s sid tel nr st jfr f.d fr.o.m t.o.m",
+    prepositive="dr prof",
+    number="kl nr s sid",
+)
 
 OWN_RULES: dict[str, type] = {
     "pt": Portuguese, "tr": Turkish, "cs": Czech, "hu": Hungarian, "ko": Korean, "sv": Swedish,
