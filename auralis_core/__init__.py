@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "EngineCapabilities": "auralis_core.engine.base",
     "GenerationContext": "auralis_core.engine.base",
     "SegmentWorkItem": "auralis_core.engine.base",
+    "EngineOptions": "auralis_core.options",
     "TwoPhaseScheduler": "auralis_core.scheduler",
     "VoiceProfile": "auralis_core.voices",
     "MetricsTracker": "auralis_core.metrics",
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
     )
     from .logging_setup import setup_logging
     from .metrics import MetricsTracker, RequestMetrics
+    from .options import EngineOptions
     from .output import TTSOutput
     from .preprocessing import AudioPreprocessingConfig
     from .registry.hookspecs import hookimpl

@@ -32,3 +32,10 @@ def test_ebook_example(tmp_path):
     result = subprocess.run([sys.executable, str(EXAMPLES / "ebook.py"), "-o", str(out)], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     assert TTSOutput.from_file(out).duration > 20
+
+
+def test_every_example_is_run_by_a_test():
+    """A new example must come with its run here (or in tests/server/test_example_client.py)."""
+    covered = {"python_api.py", "async_streaming.py", "ebook.py", "server_client.py"}
+    assert {p.name for p in EXAMPLES.glob("*.py")} == covered
+    assert "server_client.py" in (Path(__file__).parent / "server" / "test_example_client.py").read_text()

@@ -11,10 +11,13 @@ The contract is framework-neutral: nothing here imports torch. A torch engine ma
 
 from __future__ import annotations
 
+import pathlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..options import EngineOptions
 
 if TYPE_CHECKING:
     from ..output import TTSOutput
@@ -39,7 +42,21 @@ class EngineCapabilities:
     """The engine applies ``speed`` itself; otherwise the core time-stretches the audio."""
     model_types: tuple[str, ...] = ()
     """``model_type`` values in a checkpoint's ``config.json`` that this engine loads."""
+    model_ids: tuple[str, ...] = ()
+    """Hub ids that name this engine's models (``TTS.from_pretrained("AstraMindAI/xttsv2")``
+    routes them here without ``engine=``)."""
     description: str = ""
+    voice_aliases: Mapping[str, str] = field(default_factory=dict)
+    """OpenAI voice name (``alloy``, ``nova``, ...) -> this engine's voice. Names not listed mean
+    the default voice; the server's ``voice_aliases`` setting overrides these."""
+    voice_languages: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Voice -> the languages it speaks (lets a client pick a voice by language)."""
+    preferred_concurrency: int | None = None
+    """Segments the engine runs best at once (e.g. 1 for a single-threaded C library, the batch
+    size for a batching GPU engine); the scheduler's default concurrency. None: no preference."""
+    deterministic: bool = False
+    """The same request with the same ``seed`` gives the same samples (the conformance suite
+    checks this only for engines that declare it)."""
 
     def supports_language(self, language: str) -> bool:
         lang = language.lower()
@@ -82,6 +99,8 @@ class SegmentWorkItem:
     index: int
     text: str
     language: str
+    """The language of ``text``: one of the engine's ``capabilities.languages`` (never ``"auto"``
+    once phase 1 has detected it). Voices and other engine data go in ``payload``."""
     payload: Any = None
 
 
@@ -94,6 +113,8 @@ class GenerationContext:
     conditioning: Any = None
     """Engine-specific conditioning shared by all segments (e.g. GPT latents + speaker embedding)."""
     sample_rate: int = 24000
+    """Sample rate (Hz) of every chunk phase 2 yields for this request; the core sets up output
+    encoders and resampling from it before the first chunk arrives."""
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,6 +127,16 @@ class BaseAsyncTTSEngine(ABC):
 
     capabilities: ClassVar[EngineCapabilities]
     conditioning_config: ClassVar[ConditioningConfig] = ConditioningConfig()
+    Options: ClassVar[type[EngineOptions]] = EngineOptions
+    """The engine's typed generation options; ``request.options`` is an instance of it in phase 1
+    and 2 (validated by the core against `default_options`)."""
+
+    @classmethod
+    def claims_path(cls, path: pathlib.Path) -> bool:
+        """Whether this engine loads ``path``, a model layout without a ``config.json`` whose
+        ``model_type`` would route it (e.g. a Piper ``voice.onnx``). Keep it cheap: file names
+        and small headers only."""
+        return False
 
     @classmethod
     @abstractmethod
@@ -123,6 +154,11 @@ class BaseAsyncTTSEngine(ABC):
         """Phase 2: an async generator of audio chunks for one segment, in playback order."""
 
     # --- optional hooks ------------------------------------------------------------------------
+    def default_options(self) -> EngineOptions:
+        """The options a request gets for what it does not set. Override when the defaults
+        depend on the loaded model (XTTS reads them from the checkpoint's config)."""
+        return self.Options()
+
     def get_capabilities(self) -> EngineCapabilities:
         """The loaded instance's capabilities (a checkpoint may add voices or languages)."""
         return self.capabilities

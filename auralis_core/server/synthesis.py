@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("auralis.server")
 
-_SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty", "length_penalty", "do_sample", "seed")
 _ENHANCE_FIELDS = ("normalize", "trim_silence", "noise_reduction", "enhance_speech")
 
 
@@ -50,7 +49,7 @@ def resolve_voice(tts: TTS, config: ServerConfig, voice: str | VoiceObject | Non
     name = name.strip()
     if name in tts.voices or tts.engine.has_voice(name):
         return name, False
-    aliases = config.aliases_for(tts.engine_name, tts.capabilities.default_voice)
+    aliases = config.aliases_for(tts.capabilities)
     if name in aliases:
         return aliases[name], True
     try:
@@ -61,13 +60,25 @@ def resolve_voice(tts: TTS, config: ServerConfig, voice: str | VoiceObject | Non
 
 
 def voice_for_request(tts: TTS, config: ServerConfig, voice: str | VoiceObject | None, language: str | None) -> str | None:
-    """``resolve_voice``, except that an OpenAI alias yields to an explicit language when the
-    engine's voices are its languages (eSpeak): the language then picks the voice."""
+    """``resolve_voice``, except that an OpenAI alias yields to an explicit language it does not
+    speak: then the first voice that the engine's ``voice_languages`` lists for that language (or
+    the engine's own choice by language, when it lists none)."""
     resolved, via_alias = resolve_voice(tts, config, voice)
-    caps = tts.capabilities
-    if via_alias and language and set(caps.voices) == set(caps.languages):
-        return None
-    return resolved
+    if not via_alias or not language or language == "auto":
+        return resolved
+    spoken = tts.capabilities.voice_languages
+    if not spoken:
+        return resolved
+    if _speaks(spoken.get(resolved or tts.capabilities.default_voice or "", ()), language):
+        return resolved
+    exact = (name for name, langs in spoken.items() if language.lower() in (c.lower() for c in langs))
+    return next(exact, None) or next((name for name, langs in spoken.items() if _speaks(langs, language)), None)
+
+
+def _speaks(languages: tuple[str, ...] | list[str], language: str) -> bool:
+    """``language`` or its base (``de`` for ``de-at``) is among ``languages``."""
+    wanted = language.lower()
+    return any(code.lower() in (wanted, wanted.split("-")[0]) for code in languages)
 
 
 def decode_speaker_audio(clips: list[str], limit: int) -> list[bytes]:
@@ -118,7 +129,7 @@ def build_request(tts: TTS, config: ServerConfig, body: SpeechRequest) -> TTSReq
         raise APIError(400, "input is empty", param="input", code="invalid_value")
     voice = voice_for_request(tts, config, body.voice, body.language)
     language = body.language or "auto"
-    kwargs: dict[str, Any] = {k: getattr(body, k) for k in _SAMPLING_FIELDS if getattr(body, k) is not None}
+    kwargs: dict[str, Any] = {"seed": body.seed, "options": {**config.options, **body.engine_options()}}
     enhance = {k: getattr(body, k) for k in _ENHANCE_FIELDS if getattr(body, k) is not None}
     if enhance:
         kwargs["audio_config"] = AudioPreprocessingConfig(**enhance)
@@ -128,8 +139,7 @@ def build_request(tts: TTS, config: ServerConfig, body: SpeechRequest) -> TTSReq
     if body.instructions:
         log.info("instructions ignored: engine %r cannot follow free-form instructions", tts.engine_name)
     request = TTSRequest(text=body.input, voice=voice, language=language, speed=body.speed, stream=True, **kwargs)
-    request.validate_for(tts.capabilities)
-    return request
+    return request.resolved_for(tts.engine)
 
 
 def usage(text: str, audio_seconds: float) -> dict[str, int]:

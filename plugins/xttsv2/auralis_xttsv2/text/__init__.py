@@ -11,7 +11,7 @@ Public API for the engine::
 from .detect import DetectedUnsupportedLanguageError, detect_language
 from .languages import CHAR_LIMITS, LANGUAGES, canonical_language, char_limit
 from .pipeline import PreparedSegment, TextPipeline
-from .split import split_sentences, split_text
+from .split import split_text
 from .tokenizer import SPACE_TOKEN, START_TOKEN, STOP_TOKEN, UNK_TOKEN, XTTSTokenizer, normalize_text
 
 __all__ = [
@@ -29,6 +29,5 @@ __all__ = [
     "char_limit",
     "detect_language",
     "normalize_text",
-    "split_sentences",
     "split_text",
 ]

@@ -1,10 +1,11 @@
 """Sentence splitting under the per-language character limits of XTTS-v2.
 
-Text is cut at sentence ends (punctuation kept with its sentence; paragraph breaks always end a
-segment). A sentence longer than the limit is cut at clause punctuation, then at whitespace,
-then hard between characters of scripts written without spaces (CJK, kana, hangul). A run of
-characters that cannot be cut (e.g. one 300-letter "word" or URL) and is longer than the limit
-raises :class:`~auralis_core.errors.InvalidRequestError`.
+Text is cut at sentence ends as `auralis_core.text.split_sentences` finds them (punctuation kept
+with its sentence; paragraph breaks always end a segment). The limits, and packing sentences up
+to them, follow Coqui's reference, which only splits a text longer than the limit. A sentence
+longer than the limit is cut at clause punctuation, then at whitespace, then hard between
+characters of scripts written without spaces (CJK, kana, hangul). A run of characters that cannot
+be cut (e.g. one 300-letter "word" or URL) and is longer than the limit raises :class:`~auralis_core.errors.InvalidRequestError`.
 """
 
 from __future__ import annotations
@@ -12,67 +13,21 @@ from __future__ import annotations
 import re
 
 from auralis_core.errors import InvalidRequestError
+from auralis_core.text import split_sentences as core_split_sentences
 
 from .languages import CHAR_LIMITS, canonical_language
-from .normalize import _ABBREV_WORDS, collapse_whitespace
 
 _CLOSERS = "\"'”’»)]}」』）】〉》"
-# Sentence end: terminator run + closing quotes/brackets, then whitespace or end of text. CJK full
-# stops end a sentence with no space after them.
-_SENTENCE_END = re.compile(
-    r"(?:[.!?…؟।॥]+[" + re.escape(_CLOSERS) + r"]*(?=\s|$))|(?:[。！？]+[" + re.escape(_CLOSERS) + r"]*)"
-)
 _CLAUSE_END = re.compile(r"[,;:،؛—–、，；：](?:[" + re.escape(_CLOSERS) + r"]*)(?=\s|$)|[、，；：]")
 _PARAGRAPH = re.compile(r"\n\s*\n|\r\n\s*\r\n")
 # Scripts written without spaces: each character is a cut point.
 _NO_SPACE_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]")
-_WORD_BEFORE_DOT = re.compile(r"(\S+)\.$")
-
-
-def _non_final(sentence: str, language: str) -> bool:
-    """True when the '.' ending ``sentence`` belongs to an abbreviation or an initial."""
-    m = _WORD_BEFORE_DOT.search(sentence)
-    if not m:
-        return False
-    word = m.group(1).lstrip("(\"'«“")
-    if len(word) == 1 and word.isalpha() and word.isupper():
-        return True  # an initial: "J. R. R. Tolkien"
-    lowered = word.lower()
-    return any(lowered == abbr for abbr, _ in _ABBREV_WORDS.get(language, ())) or lowered in _COMMON_ABBREVS
-
-
-# Abbreviations after which a dot rarely ends a sentence, beyond those the normaliser expands.
-_COMMON_ABBREVS = frozenset({"e.g", "i.e", "vs", "etc", "prof", "mt", "no", "z.b", "bzw", "usw", "sig.ra", "ca"})
 
 
 def _paragraph_sentences(text: str, language: str) -> list[list[str]]:
-    paragraphs: list[list[str]] = []
-    for paragraph in _PARAGRAPH.split(text):
-        out: list[str] = []
-        start = 0
-        pending = ""
-        for m in _SENTENCE_END.finditer(paragraph):
-            piece = paragraph[start : m.end()]
-            start = m.end()
-            candidate = (pending + piece).strip()
-            if candidate.endswith(".") and _non_final(candidate, language):
-                pending += piece
-                continue
-            pending = ""
-            if candidate:
-                out.append(collapse_whitespace(candidate))
-        rest = (pending + paragraph[start:]).strip()
-        if rest:
-            out.append(collapse_whitespace(rest))
-        if out:
-            paragraphs.append(out)
-    return paragraphs
-
-
-def split_sentences(text: str, language: str) -> list[str]:
-    """Sentences of ``text`` (stripped, punctuation kept), in order; no length limit applied."""
-    language = canonical_language(language)
-    return [sentence for paragraph in _paragraph_sentences(text, language) for sentence in paragraph]
+    """Sentences per paragraph, found by the core's splitter (abbreviations, decimals, times)."""
+    paragraphs = [core_split_sentences(paragraph, language) for paragraph in _PARAGRAPH.split(text)]
+    return [sentences for sentences in paragraphs if sentences]
 
 
 def _pack(units: list[str], limit: int) -> list[str]:

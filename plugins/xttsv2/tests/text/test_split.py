@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from auralis_xttsv2.text import CHAR_LIMITS, LANGUAGES, split_sentences, split_text
+from auralis_xttsv2.text import CHAR_LIMITS, LANGUAGES, split_text
 
 from auralis_core.errors import InvalidRequestError
 
@@ -39,7 +39,7 @@ def test_long_text_respects_language_limit(lang):
 
 def test_sentences_keep_punctuation_and_abbreviations():
     text = "Hello Mr. Smith. How are you? I'm fine!  J. R. R. Tolkien wrote it…\n\nNew paragraph"
-    assert split_sentences(text, "en") == [
+    assert split_text(text, "en") == [
         "Hello Mr. Smith.",
         "How are you?",
         "I'm fine!",
@@ -49,16 +49,16 @@ def test_sentences_keep_punctuation_and_abbreviations():
 
 
 def test_cjk_sentences_without_spaces():
-    assert split_sentences("你好，世界！今天是2024年3月15日。我买了书", "zh-cn") == [
+    assert split_text("你好，世界！今天是2024年3月15日。我买了书", "zh-cn") == [
         "你好，世界！",
         "今天是2024年3月15日。",
         "我买了书",
     ]
-    assert split_sentences("こんにちは。元気ですか？", "ja") == ["こんにちは。", "元気ですか？"]
+    assert split_text("こんにちは。元気ですか？", "ja") == ["こんにちは。", "元気ですか？"]
 
 
 def test_decimal_point_is_not_a_sentence_end():
-    assert split_sentences("It is 3.5 km away. Go.", "en") == ["It is 3.5 km away.", "Go."]
+    assert split_text("It is 3.5 km away. Go.", "en") == ["It is 3.5 km away.", "Go."]
 
 
 def test_clause_then_whitespace_then_hard():
