@@ -11,7 +11,7 @@ the benchmark (its `Scenario`, its request options), so trees from before an API
 
 Usage: python benchmarks/xttsv2_before_after.py --before /path/to/old/checkout [--after .]
        [--rounds 2] [--codes 60] [--out benchmarks/results/xttsv2_before_after.json]
-The ``--before`` tree is put on ``PYTHONPATH`` (core and plugins/xttsv2), ahead of installs.
+Each tree is put on its worker's ``PYTHONPATH`` (core and plugins/xttsv2), ahead of installs.
 """
 
 from __future__ import annotations
@@ -100,8 +100,9 @@ def main() -> None:
     if args.before is None:
         parser.error("--before is required")
     before = args.before.resolve()
-    sides = {"before": _Side(before, args.codes, f"{before}:{before / 'plugins/xttsv2'}"),
-             "after": _Side(args.after.resolve(), args.codes, None)}
+    after = args.after.resolve()
+    sides = {name: _Side(tree, args.codes, f"{tree}:{tree / 'plugins/xttsv2'}")
+             for name, tree in (("before", before), ("after", after))}
     results: dict[str, dict[str, list[dict]]] = {}
     print(f"{'scenario':<22} {'before s':>9} {'after s':>9} {'after/before':>12} {'CPU s before/after':>20} "
           f"{'ratio':>6} {'first audio before/after s':>28}")
@@ -122,7 +123,7 @@ def main() -> None:
         for side in sides.values():
             side.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"before": str(before), "after": str(args.after.resolve()),
+    args.out.write_text(json.dumps({"before": str(before), "after": str(after),
                                     "rounds": args.rounds, "codes": args.codes, "results": results}, indent=2) + "\n")
     print(f"wrote {args.out}")
 
