@@ -38,7 +38,7 @@ def test_speak_from_stdin_and_file_and_format(tmp_path):
     assert run("speak", "-f", str(text_file), "-o", str(flac)).returncode == 0
     assert flac.read_bytes()[:4] == b"fLaC"
     wav = tmp_path / "b.wav"
-    result = run("speak", "-o", str(wav), "--voice", "en-gb", "--speed", "1.5", input="And from standard input.")
+    result = run("speak", "--engine", "espeak", "-o", str(wav), "--voice", "en-gb", "--speed", "1.5", input="And from standard input.")
     assert result.returncode == 0, result.stderr
     assert TTSOutput.from_file(wav).duration > 0.5
 
@@ -54,12 +54,12 @@ def test_progress_on_long_input(tmp_path):
     ("args", "needle"),
     [
         (["speak", "hi", "--engine", "nope"], "unknown engine 'nope'; installed engines:"),
-        (["speak", "hi", "--voice", "no-such-voice"], "unknown voice 'no-such-voice'"),
-        (["speak", "hi", "--language", "xx-nope"], "language 'xx-nope' is not supported by engine 'espeak'"),
+        (["speak", "hi", "--engine", "espeak", "--voice", "no-such-voice"], "unknown voice 'no-such-voice'"),
+        (["speak", "hi", "--engine", "espeak", "--language", "xx-nope"], "language 'xx-nope' is not supported by engine 'espeak'"),
         (["speak", "hi", "--speed", "-1"], "speed must be in [0.25, 4.0]"),
         (["speak", "   "], "text is empty"),
         (["speak", "hi", "--speed", "nan"], "speed must be in [0.25, 4.0], got nan"),
-        (["speak", "..."], "nothing to speak"),
+        (["speak", "...", "--engine", "espeak"], "nothing to speak"),
     ],
 )
 def test_errors_are_one_clear_line(args, needle, tmp_path):

@@ -21,7 +21,7 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command("serve")
-@click.option("--engine", help="Engine name (see `auralis engines`). Default: espeak.")
+@click.option("--engine", help="Engine name (see `auralis engines`). Default: piper if installed, else espeak.")
 @click.option("--model", help="Checkpoint directory or hub id for the engine.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
