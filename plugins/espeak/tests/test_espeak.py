@@ -21,9 +21,10 @@ def tts():
 
 
 def test_is_the_default_engine_where_piper_is_not_installed():
-    from auralis_core.registry.registry import reset_registry, unregister_engine
+    from auralis_core.registry.registry import list_engines, reset_registry, unregister_engine
 
     try:
+        list_engines()  # discover first, then hide piper
         unregister_engine("piper")  # as if auralis-piper were not installed
         with TTS.from_pretrained() as default:
             assert default.engine_name == "espeak"

@@ -37,7 +37,12 @@ from .options import PiperOptions
 from .plugin import build_capabilities, bundled_capabilities
 from .pool import PriorityWorkers, available_cores
 from .synth import PiperSynthesizer, SynthesisParams
-from .voices import VoiceCatalog, VoiceFiles, catalog_from_sources, looks_like_voice_path
+from .voices import (
+    VoiceCatalog,
+    VoiceFiles,
+    catalog_from_sources,
+    looks_like_voice_path,
+)
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,7 @@ class PiperEngine(BaseAsyncTTSEngine):
                 run_options.terminate = True  # already running: stop onnxruntime mid-graph
             raise
         for samples in sentences:
-            yield TTSOutput(samples, plan.synth.sample_rate, metadata={"text": item.text})
+            yield TTSOutput(samples, plan.synth.sample_rate, metadata={"text": item.text, "voice": plan.synth.voice.name})
 
     async def shutdown(self) -> None:
         await asyncio.to_thread(self._close)

@@ -93,7 +93,7 @@ def _noise_nodes(node, noise: str, one: str) -> list:
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     p = f"auralis_{noise}_"
 
-    def const(name: str, value: float | int, dtype: int) -> object:
+    def const(name: str, value: float, dtype: int) -> object:
         return helper.make_node("Constant", [], [p + name], value=helper.make_tensor(p + name + "_v", dtype, [1], [value]))
 
     out = [

@@ -102,7 +102,11 @@ def _local_fetcher(root: Path):
 def _hub_fetcher(repo: str, revision: str | None, cache_dir: str | Path | None, local_files_only: bool):
     try:
         import huggingface_hub
-        from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+        )
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise EngineLoadError("hub voices need huggingface_hub: pip install huggingface_hub") from exc
 

@@ -10,8 +10,8 @@ dropped; one that is running is stopped through ``RunOptions.terminate``.
 from __future__ import annotations
 
 import heapq
-import logging
 import itertools
+import logging
 import os
 import threading
 from collections.abc import Callable

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from auralis_core.errors import InvalidRequestError
+from auralis_core.errors import EngineLoadError, InvalidRequestError
 
 from .graph import prepare_model
 from .pool import SessionPool
@@ -57,13 +57,20 @@ class PiperSynthesizer:
         try:
             piper_config = PiperConfig.from_dict(voice.config.raw)
         except (KeyError, TypeError, ValueError) as exc:
-            from auralis_core.errors import EngineLoadError
-
             raise EngineLoadError(f"piper-tts cannot read {voice.config.path}: {exc}") from exc
         # piper-tts's phonemizer only; the session is ours (the pool below)
         self._phonemizer = PiperVoice(session=None, config=piper_config)  # type: ignore[arg-type]
         self._phonemize_lock = threading.Lock()  # lazily built non-espeak phonemizers are not thread-safe
-        self.pool = SessionPool(prepared.model_bytes, pool_size, threads_per_session, warm=warm)
+        try:
+            self.phoneme_ids("a")  # a config naming a voice espeak-ng lacks fails here, not mid-request
+        except Exception as exc:
+            raise EngineLoadError(
+                f"voice {voice.name!r}: piper-tts cannot phonemize with its config ({voice.config.path}): {exc}"
+            ) from exc
+        try:
+            self.pool = SessionPool(prepared.model_bytes, pool_size, threads_per_session, warm=warm)
+        except Exception as exc:  # onnxruntime rejects a graph that parsed but does not hold together
+            raise EngineLoadError(f"onnxruntime cannot load {voice.model}: {str(exc).strip()[:300]}") from exc
 
     @property
     def sample_rate(self) -> int:
@@ -110,7 +117,7 @@ class PiperSynthesizer:
         unit_frames = float(np.sum(np.ceil(durations * speed)))  # what length_scale / 1 would give
         if frames <= 0 or unit_frames <= 0:
             return audio
-        target = int(round(unit_frames / speed * self.config.hop_length))
+        target = round(unit_frames / speed * self.config.hop_length)
         if target <= 0 or abs(len(audio) - target) <= 1:
             return audio
         return change_speed(audio, self.sample_rate, len(audio) / target)

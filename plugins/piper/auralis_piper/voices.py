@@ -17,7 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from auralis_core.errors import CheckpointNotFoundError, EngineLoadError, VoiceNotFoundError
+from auralis_core.errors import (
+    CheckpointNotFoundError,
+    EngineLoadError,
+    VoiceNotFoundError,
+)
 
 from .config import VoiceConfig
 

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from vits_model import build_voice
+
+
+@pytest.fixture(scope="session")
+def voices_dir(tmp_path_factory) -> Path:
+    """A folder of two random test voices: a 3-speaker British English one and a German one."""
+    folder = tmp_path_factory.mktemp("voices")
+    build_voice(folder / "en", "en_GB-testvoice-medium")
+    build_voice(folder / "de", "de_DE-testde-low", speakers=(), language="de_DE", espeak_voice="de", seed=1)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def multi_voice(voices_dir) -> Path:
+    return voices_dir / "en" / "en_GB-testvoice-medium.onnx"
