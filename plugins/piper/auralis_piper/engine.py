@@ -35,7 +35,7 @@ from auralis_core.text_stream import split_sentences
 
 from .options import PiperOptions
 from .plugin import build_capabilities, bundled_capabilities
-from .pool import PriorityWorkers, available_cores
+from .pool import Dispatcher, available_cores
 from .synth import PiperSynthesizer, SynthesisParams
 from .voices import (
     VoiceCatalog,
@@ -65,26 +65,28 @@ class PiperEngine(BaseAsyncTTSEngine):
         *,
         default_voice: str | None = None,
         pool_size: int | None = None,
-        threads_per_session: int | None = None,
-        warm_sessions: int = 1,
+        warm_sessions: int = 0,
     ) -> None:
-        """``pool_size``: sessions per voice and worker threads (default: the cores this process
-        may use). ``threads_per_session``: onnxruntime intra-op threads of each session (default:
-        the cores, as piper's own; a lone sentence then uses the whole machine)."""
+        """``pool_size``: cores to use, i.e. the thread budget, the wide session's threads and the
+        most single-thread sessions per voice (default: the cores this process may use).
+        ``warm_sessions``: single-thread sessions of the default voice to build now rather than on
+        the first concurrent requests (see `auralis_piper.pool`)."""
         self.catalog = catalog
-        cores = available_cores()
-        self.pool_size = int(pool_size or cores)
-        self.threads_per_session = int(threads_per_session or cores)
-        if self.pool_size < 1 or self.threads_per_session < 1:
-            raise InvalidRequestError("pool_size and threads_per_session must be at least 1")
+        self.pool_size = int(pool_size or available_cores())
+        if self.pool_size < 1:
+            raise InvalidRequestError("pool_size must be at least 1", "pool_size")
         self._warm = warm_sessions
+        self._workers = Dispatcher(self.pool_size)
         voice = catalog.resolve(default_voice)[0] if default_voice else catalog.first()
         self.default_voice = voice.name
         self._synths: dict[str, PiperSynthesizer] = {}
         self._load_lock = threading.Lock()
-        self._synth(voice)  # the default voice loads now: a broken model fails here, not mid-request
+        try:
+            self._synth(voice)  # the default voice loads now: a broken model fails here, not mid-request
+        except BaseException:
+            self._workers.shutdown()
+            raise
         self._caps = build_capabilities(catalog, self.default_voice, preferred_concurrency=2 * self.pool_size)
-        self._workers = PriorityWorkers(self.pool_size)
         self._arrivals = itertools.count()
 
     @classmethod
@@ -96,8 +98,7 @@ class PiperEngine(BaseAsyncTTSEngine):
         include_bundled: bool = True,
         default_voice: str | None = None,
         pool_size: int | None = None,
-        threads_per_session: int | None = None,
-        warm_sessions: int = 1,
+        warm_sessions: int = 0,
         revision: str | None = None,
         cache_dir: str | Path | None = None,
         local_files_only: bool = False,
@@ -109,8 +110,7 @@ class PiperEngine(BaseAsyncTTSEngine):
         hub = {"revision": revision, "cache_dir": cache_dir, "local_files_only": local_files_only}
         catalog = catalog_from_sources(model_name_or_path, voices, include_bundled=include_bundled, **hub)
         return cls(
-            catalog, default_voice=default_voice, pool_size=pool_size, threads_per_session=threads_per_session,
-            warm_sessions=warm_sessions,
+            catalog, default_voice=default_voice, pool_size=pool_size, warm_sessions=warm_sessions,
         )
 
     @classmethod
@@ -135,8 +135,9 @@ class PiperEngine(BaseAsyncTTSEngine):
         with self._load_lock:
             synth = self._synths.get(voice.name)
             if synth is None:
-                warm = self._warm if voice.name == self.default_voice else 1
-                synth = PiperSynthesizer(voice, self.pool_size, self.threads_per_session, warm=warm)
+                warm = self._warm if voice.name == self.default_voice else 0
+                synth = PiperSynthesizer(voice, self.pool_size, self.pool_size, warm)
+                self._workers.attach(synth.pool)
                 self._synths[voice.name] = synth
             return synth
 
@@ -201,13 +202,13 @@ class PiperEngine(BaseAsyncTTSEngine):
         plan: _Plan = context.conditioning
         run_options = onnxruntime.RunOptions()
 
-        def job() -> list[np.ndarray]:
+        def job(session: Any) -> list[np.ndarray]:
             return [
-                plan.synth.synthesize(ids, plan.params, np.random.default_rng([plan.seed, item.index, j]), run_options)
+                plan.synth.synthesize(ids, plan.params, np.random.default_rng([plan.seed, item.index, j]), session, run_options)
                 for j, ids in enumerate(plan.synth.phoneme_ids(item.text))
             ]
 
-        future = self._workers.submit((item.index, plan.arrival), job)
+        future = self._workers.submit((item.index, plan.arrival), plan.synth.pool, job, first=item.index == 0)
         try:
             sentences = await asyncio.wrap_future(future)
         except asyncio.CancelledError:
@@ -215,7 +216,7 @@ class PiperEngine(BaseAsyncTTSEngine):
                 run_options.terminate = True  # already running: stop onnxruntime mid-graph
             raise
         for samples in sentences:
-            yield TTSOutput(samples, plan.synth.sample_rate, metadata={"text": item.text, "voice": plan.synth.voice.name})
+            yield TTSOutput(samples, plan.synth.sample_rate, metadata={"text": item.text, "voice": plan.synth.voice.name, "seed": plan.seed})
 
     async def shutdown(self) -> None:
         await asyncio.to_thread(self._close)

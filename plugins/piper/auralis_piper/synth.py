@@ -44,7 +44,7 @@ class SynthesisParams:
 
 
 class PiperSynthesizer:
-    def __init__(self, voice: VoiceFiles, pool_size: int, threads_per_session: int, warm: int = 1) -> None:
+    def __init__(self, voice: VoiceFiles, cores: int, max_narrow: int, warm_narrow: int = 0) -> None:
         from piper.config import PiperConfig
         from piper.voice import PiperVoice
 
@@ -68,7 +68,7 @@ class PiperSynthesizer:
                 f"voice {voice.name!r}: piper-tts cannot phonemize with its config ({voice.config.path}): {exc}"
             ) from exc
         try:
-            self.pool = SessionPool(prepared.model_bytes, pool_size, threads_per_session, warm=warm)
+            self.pool = SessionPool(prepared.model_bytes, cores, max_narrow, warm_narrow)
         except Exception as exc:  # onnxruntime rejects a graph that parsed but does not hold together
             raise EngineLoadError(f"onnxruntime cannot load {voice.model}: {str(exc).strip()[:300]}") from exc
 
@@ -82,8 +82,11 @@ class PiperSynthesizer:
             sentences = self._phonemizer.phonemize(text)
             return [self._phonemizer.phonemes_to_ids(p) for p in sentences if p]
 
-    def synthesize(self, ids: list[int], params: SynthesisParams, rng: np.random.Generator, run_options: Any = None) -> np.ndarray:
-        """One sentence of phoneme ids -> float32 samples in [-1, 1], peak-normalised like piper."""
+    def synthesize(
+        self, ids: list[int], params: SynthesisParams, rng: np.random.Generator, session: Any, run_options: Any = None
+    ) -> np.ndarray:
+        """One sentence of phoneme ids -> float32 samples in [-1, 1], peak-normalised like piper,
+        on ``session`` (one of `pool`'s)."""
         feeds: dict[str, np.ndarray] = {
             "input": np.asarray([ids], dtype=np.int64),
             "input_lengths": np.asarray([len(ids)], dtype=np.int64),
@@ -93,15 +96,12 @@ class PiperSynthesizer:
             feeds["sid"] = np.asarray([params.speaker_id or 0], dtype=np.int64)
         for name in self.noise_inputs:
             feeds[name] = rng.standard_normal(NOISE_PER_ID * len(ids), dtype=np.float32)
-        session = self.pool.acquire()
         try:
             outputs = session.run(None, feeds, run_options)
         except Exception as exc:
             if run_options is not None and getattr(run_options, "terminate", False):
                 raise _Cancelled() from None
             raise InvalidRequestError(f"voice {self.voice.name!r} could not synthesise this text: {exc}") from exc
-        finally:
-            self.pool.release(session)
         audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
         peak = float(np.max(np.abs(audio), initial=0.0))
         audio = audio / peak if peak > 1e-8 else np.zeros_like(audio)
