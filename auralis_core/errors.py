@@ -52,6 +52,15 @@ class EngineLoadError(AuralisError, RuntimeError):
     """An engine (or its checkpoint) could not be loaded."""
 
 
+class EngineArgumentError(EngineLoadError, TypeError):
+    """``from_pretrained`` got a keyword argument the engine does not take."""
+
+    def __init__(self, engine: str, name: str, accepted: Iterable[str]) -> None:
+        listed = ", ".join(accepted) or "none"
+        super().__init__(f"engine {engine!r} does not take the keyword argument {name!r}; it takes: {listed}")
+        self.param = name
+
+
 class CheckpointNotFoundError(EngineLoadError, FileNotFoundError):
     """A model argument that reads as a path names nothing on disk."""
 

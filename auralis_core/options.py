@@ -31,9 +31,11 @@ SEED_OPTION_NAMES: tuple[str, ...] = (
 
 
 class EngineOptions(BaseModel):
-    """Base of every engine's ``Options``. Unknown names are errors, never silently dropped."""
+    """Base of every engine's ``Options``. Unknown names are errors, never silently dropped, and
+    values are strict (``"5"`` is not an int, ``1`` is not a bool; an int is a float): JSON and
+    ``--option`` values arrive typed already. A field may relax it with ``Field(strict=False)``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def option_names(options_cls: type[EngineOptions]) -> list[str]:
@@ -76,8 +78,10 @@ def validate_options(
     values = options_as_dict(given)
     unknown = [k for k in values if k not in cls.model_fields]
     if unknown:
+        name = unknown[0]
+        hint = " (a sampling setting of the original Auralis; this engine does not use it)" if name in SEED_OPTION_NAMES else ""
         raise InvalidRequestError(
-            f"unknown option {unknown[0]!r} for engine {engine_name!r}; valid options: {_listing(cls)}", unknown[0]
+            f"unknown option {name!r} for engine {engine_name!r}{hint}; valid options: {_listing(cls)}", name
         )
     if not values and type(defaults) is cls:
         return defaults
@@ -102,7 +106,8 @@ def _as_request_error(engine_name: str, cls: type[EngineOptions], exc: Validatio
     name = loc[0] if loc else None
     where = f"option {'.'.join(loc)!r}" if loc else "options"
     value = f" (got {first['input']!r})" if loc and "input" in first else ""
+    msg = str(first["msg"]).removeprefix("Value error, ")
     return InvalidRequestError(
-        f"invalid {where} for engine {engine_name!r}: {first['msg']}{value}; valid options: {_listing(cls)}",
+        f"invalid {where} for engine {engine_name!r}: {msg}{value}; valid options: {_listing(cls)}",
         name or "options",
     )

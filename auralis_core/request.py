@@ -5,19 +5,25 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from .errors import InvalidRequestError, UnsupportedLanguageError
-from .options import EngineOptions
+from .options import (
+    SEED_OPTION_NAMES,
+    EngineOptions,
+    options_as_dict,
+    resolve_options,
+    validate_options,
+)
 from .preprocessing import AudioPreprocessingConfig
 from .text_stream import _aiter
 
 if TYPE_CHECKING:
-    from .engine.base import EngineCapabilities
+    from .engine.base import BaseAsyncTTSEngine, EngineCapabilities
     from .output import TTSOutput
     from .voices import VoiceProfile
 
@@ -81,30 +87,29 @@ class TTSRequest:
     language: str = "auto"
     stream: bool = False
     speed: float = 1.0
-    # sampling: None = the engine's default (for XTTS, what the checkpoint's config.json says)
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-    length_penalty: float | None = None
-    do_sample: bool | None = None
     seed: int | None = None
-    # conditioning (voice cloning): None = the engine's default, as above
-    max_ref_length: float | None = None
-    gpt_cond_len: float | None = None
-    gpt_cond_chunk_len: float | None = None
     reference_sample_rate: int = 22050
     audio_config: AudioPreprocessingConfig = field(default_factory=AudioPreprocessingConfig)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Engine-specific options that the core passes through untouched."""
     options: dict[str, Any] | EngineOptions = field(default_factory=dict)
     """The engine's typed options (see `auralis_core.options`): validated once against the
     selected engine before phase 1; engines then read it as their ``Options`` instance."""
+    # The original Auralis's sampling/conditioning keywords: routed into ``options`` (which wins
+    # where both name a value) for the engines that declare them; the others reject them.
+    temperature: InitVar[float | None] = None
+    top_p: InitVar[float | None] = None
+    top_k: InitVar[int | None] = None
+    repetition_penalty: InitVar[float | None] = None
+    length_penalty: InitVar[float | None] = None
+    do_sample: InitVar[bool | None] = None
+    max_ref_length: InitVar[float | None] = None
+    gpt_cond_len: InitVar[float | None] = None
+    gpt_cond_chunk_len: InitVar[float | None] = None
     voice_profile: VoiceProfile | None = field(default=None, repr=False)
     """Set by the facade when ``voice`` names a registered (cloned) voice."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, *seed_options: Any) -> None:
+        self._merge_seed_options(dict(zip(SEED_OPTION_NAMES, seed_options)))
         self._validate_text()
         self._normalise_speakers()
         if not isinstance(self.language, str) or not self.language.strip():
@@ -124,30 +129,21 @@ class TTSRequest:
             if not 0 <= self.seed <= MAX_SEED:
                 raise InvalidRequestError(f"seed must be in [0, 2**63 - 1], got {self.seed}", "seed")
             self.seed = int(self.seed)
-        self._validate_generation_options()
         if not isinstance(self.audio_config, AudioPreprocessingConfig):
             raise InvalidRequestError("audio_config must be an AudioPreprocessingConfig", "audio_config")
         if not isinstance(self.request_id, str) or not self.request_id:
             raise InvalidRequestError("request_id must be a non-empty string", "request_id")
 
     # --- validation helpers ------------------------------------------------------------------
-    def _validate_generation_options(self) -> None:
-        """Sampling and conditioning options are optional; the ones given must be in range."""
-        ranges = {"temperature": (0.0, 5.0, True), "top_p": (0.0, 1.0, True), "repetition_penalty": (0.0, 100.0, True),
-                  "length_penalty": (-10.0, 10.0, False), "max_ref_length": (0.0, 600.0, True),
-                  "gpt_cond_len": (0.0, 600.0, True), "gpt_cond_chunk_len": (0.0, 600.0, True)}
-        for name, (lo, hi, lo_open) in ranges.items():
-            value = getattr(self, name)
-            if value is not None:
-                _check_range(name, value, lo, hi, lo_open=lo_open)
-        k = self.top_k
-        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
-            raise InvalidRequestError(f"top_k must be an integer >= 0 (0 disables it), got {k!r}", "top_k")
-        if self.do_sample is not None and not isinstance(self.do_sample, (bool, np.bool_)):
-            raise InvalidRequestError(f"do_sample must be true or false, got {self.do_sample!r}", "do_sample")
-        chunk, length = self.gpt_cond_chunk_len, self.gpt_cond_len
-        if chunk is not None and length is not None and chunk > length:
-            raise InvalidRequestError("gpt_cond_chunk_len must not exceed gpt_cond_len", "gpt_cond_chunk_len")
+    def _merge_seed_options(self, seed: dict[str, Any]) -> None:
+        """Seed keywords go under ``options``; what ``options`` names itself wins."""
+        given = {name: value for name, value in seed.items() if value is not None}
+        if isinstance(self.options, EngineOptions):
+            if given:  # the instance's class decides whether it has them
+                merged = {**given, **self.options.model_dump(exclude_unset=True)}
+                self.options = validate_options("(request)", type(self.options).model_construct(), merged)
+            return
+        self.options = {**given, **options_as_dict(self.options)}
 
     def _validate_text(self) -> None:
         text = self.text
@@ -205,10 +201,13 @@ class TTSRequest:
                 )
         self.speaker_files = refs
 
-    def validate_for(self, capabilities: EngineCapabilities) -> None:
-        """Checks that depend on the engine: language and voice cloning."""
+    def validate_for(self, engine: BaseAsyncTTSEngine | EngineCapabilities) -> None:
+        """Checks that depend on the engine: language and voice cloning. Pass the engine itself
+        where its capabilities depend on the loaded model (its ``get_capabilities()`` is used)."""
+        from .engine.base import EngineCapabilities
         from .errors import CapabilityError
 
+        capabilities = engine if isinstance(engine, EngineCapabilities) else engine.get_capabilities()
         if self.language != "auto" and not capabilities.supports_language(self.language):
             raise UnsupportedLanguageError(self.language, capabilities.name, capabilities.languages)
         if self.language == "auto" and not capabilities.auto_language and not capabilities.languages:
@@ -218,6 +217,16 @@ class TTSRequest:
                 f"engine {capabilities.name!r} does not clone voices from reference audio; "
                 "pick one of its built-in voices instead"
             )
+
+    def resolved_for(self, engine: BaseAsyncTTSEngine) -> TTSRequest:
+        """This request checked against ``engine`` (`validate_for`), with ``options`` validated
+        into the engine's ``Options`` instance. Idempotent: a resolved request comes back as is."""
+        self.validate_for(engine)
+        options = self.options
+        if isinstance(options, EngineOptions) and options.model_fields_set >= set(type(options).model_fields):
+            if type(options) is type(engine.default_options()):
+                return self
+        return self.copy(options=resolve_options(engine, options))
 
     # --- conveniences ------------------------------------------------------------------------
     @property
@@ -247,7 +256,7 @@ class TTSRequest:
     async def load_speaker_audio(self, sample_rate: int | None = None, max_seconds: float | None = None
                                  ) -> list[TTSOutput]:
         """Decode, resample and clean the speaker references (cached by content and config), each
-        cut to ``max_seconds`` (default: the request's ``max_ref_length``; None keeps all).
+        cut to ``max_seconds`` (None keeps all).
 
         Engines call this in phase 1; the work runs in a thread so the event loop stays free.
         """
@@ -258,7 +267,7 @@ class TTSRequest:
         sr = sample_rate or self.reference_sample_rate
         return await asyncio.to_thread(
             load_references, list(self.speaker_files), sr, self.audio_config, self.reference_sample_rate,
-            self.max_ref_length if max_seconds is None else max_seconds,
+            max_seconds,
         )
 
 

@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.base import BaseAsyncTTSEngine, GenerationContext, SegmentWorkItem
-from .errors import AuralisError, GenerationError, GenerationTimeoutError, NothingToSpeakError
+from .errors import (
+    AuralisError,
+    GenerationError,
+    GenerationTimeoutError,
+    NothingToSpeakError,
+)
 from .metrics import MetricsTracker
 from .output import TTSOutput
 from .request import TTSRequest
@@ -138,20 +143,24 @@ class _Backlog:
 
 
 DEFAULT_MAX_BUFFERED_SECONDS = 20.0
+DEFAULT_MAX_CONCURRENCY = 8
 
 
 class TwoPhaseScheduler:
     def __init__(
         self,
         engine: BaseAsyncTTSEngine,
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
         request_timeout: float | None = None,
         metrics: MetricsTracker | None = None,
         engine_name: str | None = None,
         max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
     ) -> None:
         """``max_buffered_seconds``: audio one request may compute ahead of its consumer (``None``:
-        unbounded, as fast as the engine goes)."""
+        unbounded, as fast as the engine goes). ``max_concurrency``: segments in phase 2 at once;
+        default: the engine's ``preferred_concurrency``, else 8."""
+        if max_concurrency is None:
+            max_concurrency = engine.get_capabilities().preferred_concurrency or DEFAULT_MAX_CONCURRENCY
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         if request_timeout is not None and request_timeout <= 0:
@@ -192,6 +201,7 @@ class TwoPhaseScheduler:
     # --- running a request ---------------------------------------------------------------------
     async def run(self, request: TTSRequest) -> AsyncIterator[TTSOutput]:
         """Async generator of the request's audio chunks in playback order."""
+        request = request.resolved_for(self.engine)  # a no-op when the facade did it already
         if self._semaphore is None:
             self._semaphore = _PrioritySemaphore(self.max_concurrency)
         deadline = None if self.request_timeout is None else time.monotonic() + self.request_timeout

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +15,13 @@ from typing import Any
 from ._loop import EngineLoop
 from .engine.base import BaseAsyncTTSEngine, EngineCapabilities
 from .errors import (
-    AuralisError, CheckpointNotFoundError, EngineLoadError, EngineNotFoundError, InvalidRequestError, VoiceNotFoundError,
+    AuralisError,
+    CheckpointNotFoundError,
+    EngineArgumentError,
+    EngineLoadError,
+    EngineNotFoundError,
+    InvalidRequestError,
+    VoiceNotFoundError,
 )
 from .metrics import MetricsTracker
 from .output import TTSOutput
@@ -47,6 +56,9 @@ def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> t
         return _default_engine(), None
     if model_name_or_path in installed:
         return model_name_or_path, None
+    by_id = _engine_for_model_id(model_name_or_path)
+    if by_id is not None:
+        return by_id, model_name_or_path
     config = Path(model_name_or_path) / "config.json"
     if config.is_file():
         try:
@@ -63,16 +75,83 @@ def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> t
             )
         return spec.name, model_name_or_path
     if Path(model_name_or_path).exists():
+        claimed = _engine_claiming(Path(model_name_or_path))
+        if claimed is not None:
+            return claimed, model_name_or_path
         raise EngineLoadError(f"{model_name_or_path!r} has no config.json; pass engine=... to say which engine loads it")
     if _reads_as_path(model_name_or_path):
         raise CheckpointNotFoundError(model_name_or_path)
     raise EngineNotFoundError(model_name_or_path, installed)
 
 
+def _engine_for_model_id(model_id: str) -> str | None:
+    """The engine whose capabilities list ``model_id`` (a hub id) among its ``model_ids``."""
+    wanted = model_id.lower()
+    for spec in list_engines():
+        try:
+            if wanted in (m.lower() for m in spec.capabilities.model_ids):
+                return spec.name
+        except Exception:  # a broken plugin must not stop the lookup
+            continue
+    return None
+
+
+def _engine_claiming(path: Path) -> str | None:
+    """The first installed engine whose ``claims_path`` accepts a layout without config.json
+    (this imports engine classes, so it runs only for such paths)."""
+    for spec in list_engines():
+        try:
+            if spec.load().claims_path(path):
+                return spec.name
+        except Exception as exc:
+            log.debug("engine %s could not check %s: %s", spec.name, path, exc)
+    return None
+
+
+def _load_engine(engine_cls: type[BaseAsyncTTSEngine], name: str, model: str | None,
+                 engine_kwargs: dict[str, Any]) -> BaseAsyncTTSEngine:
+    try:
+        return engine_cls.from_pretrained(model, **engine_kwargs)
+    except AuralisError:  # typed errors name the problem already
+        raise
+    except TypeError as exc:
+        match = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+        if match and match.group(1) in engine_kwargs:
+            raise EngineArgumentError(name, match.group(1), _accepted_keywords(engine_cls)) from exc
+        raise EngineLoadError(f"engine {name!r} failed to load {model!r}: {exc}") from exc
+    except Exception as exc:
+        raise EngineLoadError(f"engine {name!r} failed to load {model!r}: {exc}") from exc
+
+
+def _accepted_keywords(engine_cls: type[BaseAsyncTTSEngine]) -> list[str]:
+    """Named parameters of the engine's ``from_pretrained`` and ``__init__``."""
+    names: list[str] = []
+    for fn in (engine_cls.from_pretrained, engine_cls.__init__):
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names += [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                  and p.name not in ("self", "cls", "model_name_or_path", "checkpoint") and p.name not in names]
+    return names
+
+
 def _reads_as_path(name: str) -> bool:
     """Absolute, relative (``./``, ``../``, ``~``), or deeper than a hub id's ``owner/name``."""
     path = Path(name).expanduser()
     return path.is_absolute() or name.startswith((".", "~")) or len(path.parts) > 2 or name.endswith(("/", os.sep))
+
+
+class _EitherMethod:
+    """``TTS.from_pretrained(...)`` builds a new facade; ``TTS(...).from_pretrained(...)`` (the
+    original Auralis's spelling) loads into the configured instance and returns it."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        return functools.partial(self.func, owner if obj is None else obj)
 
 
 class TTS:
@@ -85,50 +164,76 @@ class TTS:
 
     def __init__(
         self,
-        engine: BaseAsyncTTSEngine,
+        engine: BaseAsyncTTSEngine | None = None,
         *,
         engine_name: str | None = None,
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
         request_timeout: float | None = None,
         voices_dir: str | os.PathLike[str] | None = None,
         max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
+        scheduler_max_concurrency: int | None = None,
     ) -> None:
-        """``max_buffered_seconds``: audio one request may compute ahead of a consumer that reads
-        slowly (see `TwoPhaseScheduler`); ``None`` lets every request run ahead unbounded."""
-        self.engine = engine
+        """``max_concurrency``: segments synthesised at once (default: the engine's
+        ``preferred_concurrency``, else 8; ``scheduler_max_concurrency`` is the original Auralis's
+        name for it). ``max_buffered_seconds``: audio one request may compute ahead of a consumer
+        that reads slowly (see `TwoPhaseScheduler`); ``None`` lets every request run ahead
+        unbounded. Without ``engine``, call `from_pretrained` on the instance to load one."""
+        if max_concurrency is not None and scheduler_max_concurrency is not None:
+            raise InvalidRequestError("pass max_concurrency or scheduler_max_concurrency, not both", "max_concurrency")
+        self._settings = {
+            "max_concurrency": max_concurrency if max_concurrency is not None else scheduler_max_concurrency,
+            "request_timeout": request_timeout,
+            "voices_dir": voices_dir,
+            "max_buffered_seconds": max_buffered_seconds,
+        }
+        self._engine: BaseAsyncTTSEngine | None = None
+        self._closed = False
+        if engine is not None:
+            self._attach(engine, engine_name)
+
+    def _attach(self, engine: BaseAsyncTTSEngine, engine_name: str | None) -> None:
+        s = self._settings
+        self._engine = engine
         self.engine_name = engine_name or engine.get_capabilities().name
         self.metrics = MetricsTracker()
         self.scheduler = TwoPhaseScheduler(
-            engine, max_concurrency, request_timeout, metrics=self.metrics, engine_name=self.engine_name,
-            max_buffered_seconds=max_buffered_seconds,
+            engine, s["max_concurrency"], s["request_timeout"], metrics=self.metrics, engine_name=self.engine_name,
+            max_buffered_seconds=s["max_buffered_seconds"],
         )
-        self.voices = VoiceStore(self.engine_name, voices_dir)
+        self.voices = VoiceStore(self.engine_name, s["voices_dir"])
         self._loop = EngineLoop()
-        self._closed = False
 
-    @classmethod
+    @property
+    def engine(self) -> BaseAsyncTTSEngine:
+        if self._engine is None:
+            raise EngineLoadError("this TTS has no engine yet: call .from_pretrained(...) on it first")
+        return self._engine
+
+    @_EitherMethod
     def from_pretrained(
-        cls,
+        self_or_cls: TTS | type[TTS],
         model_name_or_path: str | None = None,
         engine: str | None = None,
         *,
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
         request_timeout: float | None = None,
         voices_dir: str | os.PathLike[str] | None = None,
         max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
         **engine_kwargs: Any,
     ) -> TTS:
         """Load by engine name (``"espeak"``), checkpoint directory (its config's ``model_type``
-        picks the engine) or hub id with ``engine=``; with no arguments, the default engine."""
+        or an engine's ``claims_path`` picks the engine), hub id an engine declares, or any hub id
+        with ``engine=``; with no arguments, the default engine. Other keywords go to the
+        engine's ``from_pretrained`` (an unknown one is an `EngineArgumentError` naming it)."""
         name, model = resolve_engine_name(model_name_or_path, engine)
         engine_cls = get_engine_spec(name).load()
-        try:
-            instance = engine_cls.from_pretrained(model, **engine_kwargs)
-        except (AuralisError, TypeError):  # typed errors name the problem already
-            raise
-        except Exception as exc:
-            raise EngineLoadError(f"engine {name!r} failed to load {model!r}: {exc}") from exc
-        return cls(
+        instance = _load_engine(engine_cls, name, model, engine_kwargs)
+        if isinstance(self_or_cls, TTS):
+            if self_or_cls._engine is not None:
+                raise EngineLoadError("this TTS has an engine already; build a new TTS for another model")
+            self_or_cls._attach(instance, name)
+            return self_or_cls
+        return self_or_cls(
             instance,
             engine_name=name,
             max_concurrency=max_concurrency,
@@ -155,7 +260,7 @@ class TTS:
                 request = request.copy(**overrides)
         else:
             request = TTSRequest(text=request, **overrides)
-        request.validate_for(self.capabilities)
+        request = request.resolved_for(self.engine)
         if request.voice is not None and request.voice_profile is None:
             if request.voice in self.voices:
                 request = request.copy(voice_profile=self.voices.get(request.voice))
@@ -188,8 +293,7 @@ class TTS:
     async def _create_voice(self, name: str, speaker_files: Sequence[Any] | Any, request_kwargs: dict[str, Any]) -> VoiceProfile:
         """Runs on the engine loop: validate, let the engine compute conditioning, store it."""
         validate_voice_name(name)
-        request = TTSRequest(text=name, speaker_files=speaker_files, **request_kwargs)
-        request.validate_for(self.capabilities)
+        request = TTSRequest(text=name, speaker_files=speaker_files, **request_kwargs).resolved_for(self.engine)
         profile = await self.engine.create_voice(name, request)
         self.voices.add(profile)
         return profile
@@ -201,7 +305,8 @@ class TTS:
         return await self._loop.run_async(self._create_voice(name, speaker_files, request_kwargs))
 
     async def shutdown_async(self) -> None:
-        if self._closed:
+        if self._closed or self._engine is None:
+            self._closed = True
             return
         self._closed = True
         try:
@@ -236,7 +341,8 @@ class TTS:
         self.voices.remove(name)
 
     def shutdown(self) -> None:
-        if self._closed:
+        if self._closed or self._engine is None:
+            self._closed = True
             return
         self._closed = True
         try:

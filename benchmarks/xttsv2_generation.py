@@ -4,7 +4,7 @@ The model is built from the default `XTTSConfig` (GPT: 30 layers, width 1024, 16
 tokens, 6681 text tokens; the full HiFi-GAN), so every step costs what it costs with the released
 checkpoint; nothing is downloaded. Random weights never say "stop" on purpose, so the benchmark
 fixes the generation length: every segment produces exactly ``--codes`` audio codes
-(``extra={"max_new_tokens": N, "ignore_stop": True}``), i.e. ``N * 1024 / 22050`` s of audio.
+(``options={"max_new_tokens": N, "ignore_stop": True}``), i.e. ``N * 1024 / 22050`` s of audio.
 
 Requests go through the public path: `TTS` facade -> scheduler -> `XTTSv2Engine` (text pipeline,
 torch backend with continuous batching, HiFi-GAN / streaming decoder). Scenarios:
@@ -85,7 +85,7 @@ class Scenario:
     def __init__(self, tts: TTS, codes: int) -> None:
         self.tts = tts
         self.options = dict(language="en", voice="bench", seed=0,
-                            extra={"max_new_tokens": codes, "ignore_stop": True})
+                            options={"max_new_tokens": codes, "ignore_stop": True})
 
     async def one(self, text: str, stream: bool) -> tuple[float, float]:
         """(audio seconds, seconds to first audio) of one request."""

@@ -14,6 +14,7 @@ from auralis_core import (
     TTS,
     BaseAsyncTTSEngine,
     EngineCapabilities,
+    EngineOptions,
     GenerationContext,
     SegmentWorkItem,
     TTSOutput,
@@ -24,11 +25,18 @@ from auralis_core import (
 RATE = 1000
 
 
+class InstantOptions(EngineOptions):
+    segments: int = 1
+    chunks: int = 1
+    seconds: float = 1.0
+
+
 class InstantEngine(BaseAsyncTTSEngine):
-    """Segments of ``request.extra["chunks"]`` chunks of ``seconds`` each, produced at once; it
+    """Segments of ``request.options.chunks`` chunks of ``seconds`` each, produced at once; it
     counts the audio it has produced, so a test can compare it with what the consumer took."""
 
     capabilities = EngineCapabilities(name="instant", languages=("en",), sample_rate=RATE, streaming=True)
+    Options = InstantOptions
 
     def __init__(self) -> None:
         self.produced = 0.0
@@ -39,14 +47,14 @@ class InstantEngine(BaseAsyncTTSEngine):
         return cls()
 
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
-        segments = [SegmentWorkItem(request.request_id, i, f"segment {i}", "en") for i in range(request.extra["segments"])]
+        segments = [SegmentWorkItem(request.request_id, i, f"segment {i}", "en") for i in range(request.options.segments)]
         return GenerationContext(request, segments, sample_rate=RATE)
 
     async def process_tokens_to_speech(self, item: SegmentWorkItem, context: GenerationContext) -> AsyncIterator[TTSOutput]:
         self.active += 1
         try:
-            seconds = context.request.extra["seconds"]
-            for c in range(context.request.extra["chunks"]):
+            seconds = context.request.options.seconds
+            for c in range(context.request.options.chunks):
                 await asyncio.sleep(0)
                 self.produced += seconds
                 # sample values encode (segment, chunk): order is checked on arrival
@@ -56,7 +64,7 @@ class InstantEngine(BaseAsyncTTSEngine):
 
 
 def _request(segments: int, chunks: int, seconds: float = 1.0) -> TTSRequest:
-    return TTSRequest("x", extra={"segments": segments, "chunks": chunks, "seconds": seconds})
+    return TTSRequest("x", options={"segments": segments, "chunks": chunks, "seconds": seconds})
 
 
 def _expected(segments: int, chunks: int) -> list[float]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from auralis_core import TTSOutput
@@ -60,6 +62,9 @@ def test_progress_on_long_input(tmp_path):
         (["speak", "   "], "text is empty"),
         (["speak", "hi", "--speed", "nan"], "speed must be in [0.25, 4.0], got nan"),
         (["speak", "...", "--engine", "espeak"], "nothing to speak"),
+        (["speak", "hi", "--engine", "espeak", "--option", "bogus=1"], "unknown option 'bogus' for engine 'espeak'; valid options: pitch"),
+        (["speak", "hi", "--engine", "espeak", "--option", "pitch=500"], "invalid option 'pitch' for engine 'espeak'"),
+        (["speak", "hi", "--engine", "espeak", "--engine-arg", "bogus=1"], "engine 'espeak' does not take the keyword argument 'bogus'"),
     ],
 )
 def test_errors_are_one_clear_line(args, needle, tmp_path):
@@ -90,6 +95,28 @@ def test_engines_and_voices():
     assert "auralis-espeak" in row and "streaming" in row
     voices = run("voices", "--engine", "espeak")
     assert voices.returncode == 0 and len(voices.stdout.splitlines()) > 20
+
+
+def test_speak_option_changes_the_voice(tmp_path):
+    plain, high = tmp_path / "plain.wav", tmp_path / "high.wav"
+    assert run("speak", "Pitch test.", "-o", str(plain)).returncode == 0
+    result = run("speak", "Pitch test.", "-o", str(high), "--option", "pitch=95")
+    assert result.returncode == 0, result.stderr
+    assert not np.array_equal(TTSOutput.from_file(plain).samples, TTSOutput.from_file(high).samples)
+
+
+def test_engines_json_describes_voices_limits_and_options():
+    result = run("engines", "--json")
+    assert result.returncode == 0, result.stderr
+    engines = {e["name"]: e for e in json.loads(result.stdout)["engines"]}
+    espeak = engines["espeak"]
+    assert espeak["default_voice"] == "en-us" and "en-gb" in espeak["voices"]
+    assert espeak["voice_aliases"]["alloy"] == "en-us" and espeak["voice_languages"]["de"] == ["de"]
+    assert espeak["limits"] == {"sample_rate": 22050, "max_reference_files": None, "max_reference_seconds": None,
+                                "preferred_concurrency": 1}
+    assert espeak["options_schema"]["properties"]["pitch"]["maximum"] == 100
+    assert espeak["default_options"] == {"pitch": 50}
+    assert espeak["deterministic"] is False and espeak["error"] is None
 
 
 def test_no_text_is_a_usage_error():

@@ -12,10 +12,12 @@ import pytest
 from conftest import leaked_tasks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ConfigDict
 
 from auralis_core import (
     BaseAsyncTTSEngine,
     EngineCapabilities,
+    EngineOptions,
     GenerationContext,
     GenerationError,
     GenerationTimeoutError,
@@ -33,10 +35,17 @@ class SegmentScript:
     fail_at: int | None = None  # chunk index that raises
 
 
+class ScriptOptions(EngineOptions):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    script: list[SegmentScript] = []
+    tag: int = 0
+
+
 class ScriptedEngine(BaseAsyncTTSEngine):
-    """Segments follow ``request.extra["script"]``; each chunk's samples encode (request, segment, chunk)."""
+    """Segments follow ``request.options.script``; each chunk's samples encode (request, segment, chunk)."""
 
     capabilities = EngineCapabilities(name="scripted", languages=("en",), sample_rate=1000)
+    Options = ScriptOptions
 
     def __init__(self, phase1_delay: float = 0.0) -> None:
         self.active = 0
@@ -49,9 +58,9 @@ class ScriptedEngine(BaseAsyncTTSEngine):
 
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
         await asyncio.sleep(self.phase1_delay)
-        script: list[SegmentScript] = request.extra["script"]
+        script: list[SegmentScript] = request.options.script
         items = [SegmentWorkItem(request.request_id, i, f"s{i}", "en", payload=s) for i, s in enumerate(script)]
-        return GenerationContext(request, items, conditioning=request.extra["tag"], sample_rate=1000)
+        return GenerationContext(request, items, conditioning=request.options.tag, sample_rate=1000)
 
     async def process_tokens_to_speech(self, item: SegmentWorkItem, context: GenerationContext) -> AsyncIterator[TTSOutput]:
         self.active += 1
@@ -89,10 +98,10 @@ def test_order_bound_and_isolation(scripts, bound):
     async def scenario():
         engine = ScriptedEngine()
         scheduler = TwoPhaseScheduler(engine, max_concurrency=bound)
-        requests = [TTSRequest("x", extra={"script": s, "tag": k + 1}) for k, s in enumerate(scripts)]
+        requests = [TTSRequest("x", options={"script": s, "tag": k + 1}) for k, s in enumerate(scripts)]
         results = await asyncio.gather(*[_collect(scheduler, r) for r in requests])
         for request, script, chunks in zip(requests, scripts, results):
-            assert [c.samples[0] for c in chunks] == _expected_values(request.extra["tag"], script)
+            assert [c.samples[0] for c in chunks] == _expected_values(request.options["tag"], script)
             assert all(c.request_id == request.request_id for c in chunks)
             indices = [c.segment_index for c in chunks]
             assert indices == sorted(indices)
@@ -119,8 +128,8 @@ def test_failure_reaches_only_its_caller(script, fail_segment, fail_chunk, bysta
     async def scenario():
         engine = ScriptedEngine()
         scheduler = TwoPhaseScheduler(engine, max_concurrency=3)
-        failing = TTSRequest("x", extra={"script": script, "tag": 1})
-        other = TTSRequest("y", extra={"script": bystander, "tag": 2})
+        failing = TTSRequest("x", options={"script": script, "tag": 1})
+        other = TTSRequest("y", options={"script": bystander, "tag": 2})
         received: list[TTSOutput] = []
 
         async def run_failing():
@@ -148,8 +157,8 @@ def test_consumer_stopping_cancels_its_work(script, stop_after, bystander):
     async def scenario():
         engine = ScriptedEngine()
         scheduler = TwoPhaseScheduler(engine, max_concurrency=4)
-        request = TTSRequest("x", extra={"script": script, "tag": 1})
-        other_task = asyncio.create_task(_collect(scheduler, TTSRequest("y", extra={"script": bystander, "tag": 2})))
+        request = TTSRequest("x", options={"script": script, "tag": 1})
+        other_task = asyncio.create_task(_collect(scheduler, TTSRequest("y", options={"script": bystander, "tag": 2})))
         agen = scheduler.run(request)
         got = 0
         async for _ in agen:
@@ -170,7 +179,7 @@ async def test_task_cancellation_of_consumer_frees_work():
     engine = ScriptedEngine()
     scheduler = TwoPhaseScheduler(engine, max_concurrency=2)
     script = [SegmentScript(0.05, 3) for _ in range(6)]
-    task = asyncio.create_task(_collect(scheduler, TTSRequest("x", extra={"script": script, "tag": 1})))
+    task = asyncio.create_task(_collect(scheduler, TTSRequest("x", options={"script": script, "tag": 1})))
     await asyncio.sleep(0.08)
     assert engine.active > 0
     task.cancel()
@@ -186,7 +195,7 @@ async def test_timeout_is_a_typed_error_and_cleans_up():
     scheduler = TwoPhaseScheduler(engine, max_concurrency=2, request_timeout=0.1)
     script = [SegmentScript(0.05, 10)]
     with pytest.raises(GenerationTimeoutError, match="exceeded the 0.1 s timeout"):
-        await _collect(scheduler, TTSRequest("x", extra={"script": script, "tag": 1}))
+        await _collect(scheduler, TTSRequest("x", options={"script": script, "tag": 1}))
     assert engine.active == 0
     assert not leaked_tasks()
 
@@ -196,7 +205,7 @@ async def test_later_segments_compute_while_earlier_are_consumed():
     engine = ScriptedEngine()
     scheduler = TwoPhaseScheduler(engine, max_concurrency=4)
     script = [SegmentScript(0.02, 2) for _ in range(4)]
-    agen = scheduler.run(TTSRequest("x", extra={"script": script, "tag": 1}))
+    agen = scheduler.run(TTSRequest("x", options={"script": script, "tag": 1}))
     await agen.__anext__()
     assert engine.active >= 3
     await agen.aclose()
@@ -206,10 +215,10 @@ async def test_first_segments_jump_ahead_of_deep_lookahead():
     """With one slot, a new request's first segment runs before another request's later segments."""
     engine = ScriptedEngine()
     scheduler = TwoPhaseScheduler(engine, max_concurrency=1)
-    long = asyncio.create_task(_collect(scheduler, TTSRequest("x", extra={"script": [SegmentScript(0.01, 1)] * 10, "tag": 1})))
+    long = asyncio.create_task(_collect(scheduler, TTSRequest("x", options={"script": [SegmentScript(0.01, 1)] * 10, "tag": 1})))
     await asyncio.sleep(0.015)
     started = asyncio.get_running_loop().time()
-    first = await scheduler.run(TTSRequest("y", extra={"script": [SegmentScript(0.01, 1)], "tag": 2})).__anext__()
+    first = await scheduler.run(TTSRequest("y", options={"script": [SegmentScript(0.01, 1)], "tag": 2})).__anext__()
     waited = asyncio.get_running_loop().time() - started
     assert first.samples[0] == np.float32(2e-3)
     assert waited < 0.06, f"new request waited {waited:.3f}s behind look-ahead"
@@ -217,8 +226,9 @@ async def test_first_segments_jump_ahead_of_deep_lookahead():
 
 
 async def test_fifty_concurrent_requests_through_facade():
-    from auralis_core import TTS
     from toy_engine import ToneEngine
+
+    from auralis_core import TTS
 
     engine = ToneEngine()
     tts = TTS(engine, max_concurrency=8)
@@ -242,18 +252,18 @@ async def test_streamed_text_input_is_cut_into_sentences():
 
         async def get_generation_context(self, request):
             self.seen.append(request.text)
-            request.extra["script"] = [SegmentScript(0.0, 1)]
+            request.options.script = [SegmentScript(0.0, 1)]
             return await super().get_generation_context(request)
 
     engine = PerSentence()
     scheduler = TwoPhaseScheduler(engine)
 
     async def tokens():
-        for word in "Hello there, my friend. This arrives word by word! And ends".split(" "):
+        for word in ["Hello", "there,", "my", "friend.", "This", "arrives", "word", "by", "word!", "And", "ends"]:
             yield word + " "
             await asyncio.sleep(0)
 
-    chunks = [c async for c in scheduler.run(TTSRequest(tokens(), extra={"tag": 1}))]
+    chunks = [c async for c in scheduler.run(TTSRequest(tokens(), options={"tag": 1}))]
     assert engine.seen == ["Hello there, my friend.", "This arrives word by word!", "And ends"]
     assert [c.segment_index for c in chunks] == [0, 1, 2]
 
@@ -299,7 +309,7 @@ def test_every_gauge_returns_to_zero_after_any_mix_of_cancels(cases, bound, buff
         scheduler = TwoPhaseScheduler(engine, max_concurrency=bound, max_buffered_seconds=buffered)
         tasks = []
         for k, (script, ending) in enumerate(cases):
-            request = TTSRequest("x", extra={"script": script, "tag": k + 1})
+            request = TTSRequest("x", options={"script": script, "tag": k + 1})
             tasks.append((asyncio.create_task(consume(scheduler, request, ending)), ending))
         for task, ending in tasks:
             if ending.kind != "cancel":
@@ -327,7 +337,7 @@ async def test_repeated_cancellation_still_finishes_the_request_metrics():
     """The drift seen in production: a second cancel while `run` reaps its tasks."""
     engine = ScriptedEngine()
     scheduler = TwoPhaseScheduler(engine, max_concurrency=2)
-    task = asyncio.create_task(_collect(scheduler, TTSRequest("x", extra={"script": [SegmentScript(0.05, 3)] * 4, "tag": 1})))
+    task = asyncio.create_task(_collect(scheduler, TTSRequest("x", options={"script": [SegmentScript(0.05, 3)] * 4, "tag": 1})))
     await asyncio.sleep(0.02)
     task.cancel()
     await asyncio.sleep(0)
@@ -341,9 +351,10 @@ async def test_repeated_cancellation_still_finishes_the_request_metrics():
 
 
 async def test_punctuation_only_text_is_nothing_to_speak():
+    from toy_engine import ToneEngine
+
     from auralis_core import TTS
     from auralis_core.errors import NothingToSpeakError
-    from toy_engine import ToneEngine
 
     tts = TTS(ToneEngine())
     try:
@@ -365,7 +376,7 @@ async def test_a_bad_piece_of_streamed_text_is_an_invalid_request():
 
     class PerSentence(ScriptedEngine):
         async def get_generation_context(self, request):
-            request.extra["script"] = [SegmentScript(0.0, 1)]
+            request.options.script = [SegmentScript(0.0, 1)]
             return await super().get_generation_context(request)
 
     scheduler = TwoPhaseScheduler(PerSentence())
@@ -375,6 +386,6 @@ async def test_a_bad_piece_of_streamed_text_is_an_invalid_request():
         yield b"bytes"
 
     with pytest.raises(InvalidRequestError, match="text stream yielded bytes, expected str"):
-        await _collect(scheduler, TTSRequest(tokens(), extra={"tag": 1}))
+        await _collect(scheduler, TTSRequest(tokens(), options={"tag": 1}))
     assert scheduler.metrics.in_flight == 0
     assert not leaked_tasks()

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import AuralisError
-from .engine_args import ENGINE_ARG_HELP, parse_engine_args
+from .engine_args import ENGINE_ARG_HELP, OPTION_HELP, parse_engine_args, parse_options
 
 INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -132,6 +132,8 @@ def _decode(data: bytes, source: str) -> str:
 @click.option("--speed", type=float, default=1.0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE", help=ENGINE_ARG_HELP)
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help=OPTION_HELP)
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for engines that sample (same seed, same audio).")
 def speak(
     text: str | None,
     output: Path,
@@ -144,6 +146,8 @@ def speak(
     speed: float,
     quiet: bool,
     engine_args: tuple[str, ...],
+    options: tuple[str, ...],
+    seed: int | None,
 ) -> None:
     """Speak TEXT (or --file, or stdin) into an audio file."""
     from ..output import TTSOutput
@@ -153,7 +157,8 @@ def speak(
     content = _read_text(text, text_file)
     kwargs = parse_engine_args(engine_args)
     request = TTSRequest(
-        text=content, voice=voice, language=language, speed=speed, speaker_files=list(speaker_files) or None, stream=True
+        text=content, voice=voice, language=language, speed=speed, speaker_files=list(speaker_files) or None, stream=True,
+        seed=seed, options=parse_options(options),
     )
     started = time.perf_counter()
     with TTS.from_pretrained(model, engine=engine, **kwargs) as tts:
@@ -176,13 +181,19 @@ def speak(
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output with voices, limits and options (JSON Schema).")
 def engines(as_json: bool) -> None:
     """List installed engines (no model is loaded)."""
     import json as _json
 
+    from ..engine.describe import describe_spec
     from ..registry.registry import list_engines, plugin_failures
 
+    if as_json:  # the full description: voices, limits, options (imports each engine class)
+        described = [describe_spec(spec).model_dump(mode="json") for spec in list_engines()]
+        failed = [{"plugin": f.plugin, "error": f.error} for f in plugin_failures()]
+        click.echo(_json.dumps({"engines": described, "failed_plugins": failed}, indent=2))
+        return
     rows = []
     for spec in list_engines():
         try:
@@ -199,9 +210,6 @@ def engines(as_json: bool) -> None:
         except Exception as exc:
             rows.append({"name": spec.name, "package": spec.package or "-", "version": spec.version or "-", "languages": [], "sample_rate": None, "capabilities": "-", "error": str(exc)})
     failures = [{"plugin": f.plugin, "error": f.error} for f in plugin_failures()]
-    if as_json:
-        click.echo(_json.dumps({"engines": rows, "failed_plugins": failures}, indent=2))
-        return
     if not rows:
         click.echo("no engines installed (pip install auralis-piper, auralis-espeak or auralis-xttsv2)")
     else:

@@ -42,6 +42,9 @@ class EngineCapabilities:
     """The engine applies ``speed`` itself; otherwise the core time-stretches the audio."""
     model_types: tuple[str, ...] = ()
     """``model_type`` values in a checkpoint's ``config.json`` that this engine loads."""
+    model_ids: tuple[str, ...] = ()
+    """Hub ids that name this engine's models (``TTS.from_pretrained("AstraMindAI/xttsv2")``
+    routes them here without ``engine=``)."""
     description: str = ""
     voice_aliases: Mapping[str, str] = field(default_factory=dict)
     """OpenAI voice name (``alloy``, ``nova``, ...) -> this engine's voice. Names not listed mean

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+if TYPE_CHECKING:
+    from ..engine.base import EngineCapabilities
 
 OPENAI_VOICES: tuple[str, ...] = (
     "alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx", "sage", "shimmer", "verse",
@@ -15,51 +18,68 @@ OPENAI_VOICES: tuple[str, ...] = (
 OPENAI_SPEECH_MODELS: tuple[str, ...] = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 """Model names OpenAI clients send by default; served as aliases of the loaded engine."""
 
-# Per-engine defaults for OpenAI's voice names. Engines not listed map every name to their
-# default voice. Override with ServerConfig.voice_aliases / `--voice-alias alloy=en-gb`.
-DEFAULT_VOICE_ALIASES: dict[str, dict[str, str]] = {
-    "espeak": {
-        "alloy": "en-us", "ash": "en-us+m3", "ballad": "en-gb+m2", "cedar": "en-us+m1",
-        "coral": "en-us+f3", "echo": "en-gb", "fable": "en-gb+f2", "marin": "en-us+f4",
-        "nova": "en-us+f2", "onyx": "en-us+m7", "sage": "en-gb+f4", "shimmer": "en-us+f1",
-        "verse": "en-us+m2",
-    },
-}
+MIB = 1024 * 1024
+
+
+def _cli(flag: str | None = None, **extra: Any) -> dict[str, Any]:
+    """How `auralis serve` spells a field: ``flag`` (default ``--field-name``), ``scale`` (the
+    flag is in MiB), ``envvar``, ``split`` (comma-separated values too), ``metavar``."""
+    return {"cli": {"flag": flag, **extra}}
 
 
 class ServerConfig(BaseModel):
-    """Configuration of one server process (one engine, one model)."""
+    """Configuration of one server process (one engine, one model). The single source of the
+    server's settings and defaults: `auralis serve`'s flags are generated from these fields."""
 
-    engine: str | None = None
-    model: str | None = None
-    engine_args: dict[str, Any] = Field(default_factory=dict, description="keywords for the engine's from_pretrained")
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    api_key: str | None = None
-    max_concurrency: int = Field(8, ge=1, description="segments synthesised at once by the scheduler")
+    engine: str | None = Field(None, description="engine name (see `auralis engines`); default: piper if installed, else espeak")
+    model: str | None = Field(None, description="checkpoint directory or hub id for the engine")
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict, description="keyword argument for the engine's from_pretrained, e.g. backend=vllm",
+        json_schema_extra=_cli("--engine-arg", metavar="KEY=VALUE"))
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="engine option every request starts from (a request's own win), e.g. "
+        "temperature=0.6; checked against the engine at start-up", json_schema_extra=_cli("--option", metavar="KEY=VALUE"))
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=0, le=65535, description="port to listen on")
+    api_key: str | None = Field(None, description="require 'Authorization: Bearer KEY'",
+                                json_schema_extra=_cli(envvar="AURALIS_API_KEY"))
+    max_concurrency: int | None = Field(
+        None, ge=1, description="segments synthesised at once by the scheduler (default: the engine's preferred "
+        "concurrency, else 8)")
     max_queue: int = Field(32, ge=0, description="requests allowed to wait beyond max_concurrency before 429")
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After of a 429 (busy) or 503 (loading) answer")
     request_timeout: float | None = Field(None, gt=0, description="seconds per synthesis request")
-    voices_dir: Path | None = None
-    cors_origins: list[str] = Field(default_factory=list)
-    max_input_chars: int = Field(4096, ge=1)
-    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="total size of one voice upload")
+    voices_dir: Path | None = Field(None, description="where uploaded voices are kept")
+    cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origin (or comma-separated list)",
+                                    json_schema_extra=_cli(split=True))
+    max_input_chars: int = Field(4096, ge=1, description="longest input text of one speech request")
+    max_upload_bytes: int = Field(10 * MIB, ge=1024, description="voice upload limit (all clips of one upload)",
+                                  json_schema_extra=_cli("--max-upload-mb", scale=MIB))
     max_body_bytes: int | None = Field(
-        None, ge=1024, description="limit of any other request body (JSON); default: room for base64 speaker_audio "
-        "of max_upload_bytes plus 1 MiB")
-    served_model_names: list[str] = Field(default_factory=lambda: list(OPENAI_SPEECH_MODELS))
-    voice_aliases: dict[str, str] = Field(default_factory=dict, description="OpenAI voice name -> engine voice")
-    llm_base_url: str | None = Field(None, description="upstream OpenAI-compatible LLM for /v1/chat/completions")
-    llm_api_key: str | None = None
-    llm_model: str | None = Field(None, description="model sent upstream when the client's names a TTS model")
+        None, ge=1024, description="limit of any other (JSON) request body; default: room for base64 speaker_audio "
+        "of the upload limit plus 1 MiB", json_schema_extra=_cli("--max-body-mb", scale=MIB))
+    served_model_names: list[str] = Field(
+        default_factory=lambda: list(OPENAI_SPEECH_MODELS), description="model alias to accept besides the engine name",
+        json_schema_extra=_cli("--served-model-name"))
+    voice_aliases: dict[str, str] = Field(default_factory=dict, description="map an OpenAI voice name, e.g. alloy=en-gb",
+                                          json_schema_extra=_cli("--voice-alias", metavar="NAME=VOICE"))
+    llm_base_url: str | None = Field(None, description="upstream OpenAI-compatible LLM base URL for /v1/chat/completions",
+                                     json_schema_extra=_cli("--llm-url"))
+    llm_api_key: str | None = Field(None, description="key for the upstream LLM",
+                                    json_schema_extra=_cli(envvar="AURALIS_LLM_API_KEY"))
+    llm_model: str | None = Field(None, description="model name sent upstream (default: the client's)")
     llm_allowed_urls: list[str] = Field(
         default_factory=list,
-        description="base URLs a request may pick with llm_base_url (same scheme, host and port; path at or below); "
-        "empty: refused. Such a request must send its own llm_api_key; the server's key never goes there",
+        description="base URL a request may pick with llm_base_url (same scheme, host and port; path at or below); "
+        "none: refused. Such a request must send its own llm_api_key; the server's key never goes there",
+        json_schema_extra=_cli("--llm-allow-url"),
     )
-    llm_timeout: float = Field(60.0, gt=0, description="seconds the upstream LLM may stay silent (total: request_timeout)")
-    graceful_shutdown_timeout: float = Field(30.0, ge=0)
-    retry_after_seconds: int = Field(1, ge=1)
+    llm_timeout: float = Field(60.0, gt=0, description="seconds the upstream LLM may stay silent "
+                               "(--request-timeout bounds its whole reply)")
+    graceful_shutdown_timeout: float = Field(30.0, ge=0, description="seconds to finish in-flight requests on shutdown",
+                                             json_schema_extra=_cli("--graceful-timeout"))
     public_docs: bool = Field(False, description="serve /docs, /redoc and /openapi.json without the API key")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
 
     @field_validator("voices_dir")
     @classmethod
@@ -92,10 +112,11 @@ class ServerConfig(BaseModel):
             _check_base_url(value, "llm_allowed_urls")
         return values
 
-    def aliases_for(self, engine: str, default_voice: str | None) -> dict[str, str | None]:
-        """OpenAI voice name -> engine voice (None = the engine's default)."""
-        base: dict[str, str | None] = {name: default_voice for name in OPENAI_VOICES}
-        base.update(DEFAULT_VOICE_ALIASES.get(engine, {}))
+    def aliases_for(self, capabilities: EngineCapabilities) -> dict[str, str | None]:
+        """OpenAI voice name -> engine voice (None = the engine's default): the engine's own
+        ``voice_aliases``, then this config's."""
+        base: dict[str, str | None] = {name: capabilities.default_voice for name in OPENAI_VOICES}
+        base.update(capabilities.voice_aliases)
         base.update(self.voice_aliases)
         return base
 

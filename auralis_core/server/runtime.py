@@ -31,6 +31,7 @@ class ServerRuntime:
         self.config = config
         if tts is not None:
             check_voice_aliases(tts, config)
+            check_options(tts, config)
         self.tts: TTS | None = tts
         self.owns_tts = tts is None
         self.status = "ok" if tts is not None else "loading"
@@ -42,7 +43,8 @@ class ServerRuntime:
 
     @property
     def capacity(self) -> int:
-        return self.config.max_concurrency + self.config.max_queue
+        concurrency = self.tts.scheduler.max_concurrency if self.tts is not None else self.config.max_concurrency or 8
+        return concurrency + self.config.max_queue
 
     # --- loading -------------------------------------------------------------------------------
     async def load(self) -> None:
@@ -62,6 +64,7 @@ class ServerRuntime:
             )
             try:
                 check_voice_aliases(tts, self.config)
+                check_options(tts, self.config)
             except ConfigurationError:
                 await tts.shutdown_async()
                 raise
@@ -133,3 +136,14 @@ def check_voice_aliases(tts: TTS, config: ServerConfig) -> None:
         shown = ", ".join(f"{name}={target}" for name, target in sorted(bad.items()))
         raise ConfigurationError(f"voice alias targets unknown to engine {tts.engine_name!r}: {shown}; "
                                  f"its voices: {', '.join(tts.list_voices()[:40])}")
+
+
+def check_options(tts: TTS, config: ServerConfig) -> None:
+    """``--option`` defaults must be options of the engine, in range: checked once at start-up."""
+    from ..errors import InvalidRequestError
+    from ..options import resolve_options
+
+    try:
+        resolve_options(tts.engine, config.options)
+    except InvalidRequestError as exc:
+        raise ConfigurationError(f"--option: {exc}") from None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..engine.describe import EngineDescription
 
 ResponseFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 
@@ -29,13 +31,15 @@ class VoiceObject(BaseModel):
 
 class SpeechRequest(BaseModel):
     """``POST /v1/audio/speech``. Fields after ``stream_format`` are Auralis extensions, sent by the
-    openai client with ``extra_body={...}``. Unknown fields are rejected (as OpenAI does)."""
+    openai client with ``extra_body={...}``. Any other field is an option of the engine (e.g.
+    ``temperature`` for XTTS), validated against the engine's ``Options``: an unknown one is a 400
+    naming it, as OpenAI rejects unknown fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1, max_length=256, description="engine name or a served model alias")
     input: str = Field(description="text to speak; longer than the server's limit (default 4096) is 413")
-    voice: Union[str, VoiceObject] = Field(description="built-in, uploaded or OpenAI voice name, or {'id': name}")
+    voice: str | VoiceObject = Field(description="built-in, uploaded or OpenAI voice name, or {'id': name}")
     instructions: str | None = Field(None, max_length=4096, description="accepted; engines that cannot follow it ignore it")
     response_format: ResponseFormat = "mp3"
     # strict: `true` or "1.5" is an error, not a speed (JSON integers are still numbers)
@@ -43,13 +47,10 @@ class SpeechRequest(BaseModel):
     stream_format: Literal["audio", "sse"] = "audio"
     # --- Auralis extensions ---
     language: str | None = Field(None, min_length=1, max_length=32, description="language code or 'auto'")
-    temperature: float | None = Field(None, gt=0, le=5)
-    top_p: float | None = Field(None, gt=0, le=1)
-    top_k: int | None = Field(None, ge=0, le=100_000)
-    repetition_penalty: float | None = Field(None, gt=0, le=100)
-    length_penalty: float | None = Field(None, ge=-10, le=10)
-    do_sample: bool | None = None
     seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    options: dict[str, Any] | None = Field(
+        None, description="engine options (see GET /v1/engines); these win over the same names given as top-level fields"
+    )
     speaker_audio: list[str] | None = Field(
         None, max_length=16, description="reference clips as base64 (any decodable format) for one-off cloning"
     )
@@ -61,6 +62,11 @@ class SpeechRequest(BaseModel):
         None, ge=8000, le=48000, description="output rate; default 24000 (OpenAI's), see native_sample_rate"
     )
     native_sample_rate: bool = Field(False, strict=True, description="keep the engine's own sample rate (pcm included)")
+
+
+    def engine_options(self) -> dict[str, Any]:
+        """Top-level extra fields, then ``options`` over them."""
+        return {**(self.model_extra or {}), **(self.options or {})}
 
 
 class SpeechUsage(BaseModel):
@@ -79,6 +85,11 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+class EngineList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EngineDescription]
 
 
 class VoiceInfo(BaseModel):
@@ -112,7 +123,7 @@ class Health(BaseModel):
 
 class ChatAudioParams(BaseModel):
     model_config = ConfigDict(extra="allow")
-    voice: Union[str, VoiceObject] = "alloy"
+    voice: str | VoiceObject = "alloy"
     format: Literal["pcm16", "wav", "mp3", "opus", "flac", "aac"] = "pcm16"
 
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("auralis.server")
 
-_SAMPLING_FIELDS = ("temperature", "top_p", "top_k", "repetition_penalty", "length_penalty", "do_sample", "seed")
 _ENHANCE_FIELDS = ("normalize", "trim_silence", "noise_reduction", "enhance_speech")
 
 
@@ -50,7 +49,7 @@ def resolve_voice(tts: TTS, config: ServerConfig, voice: str | VoiceObject | Non
     name = name.strip()
     if name in tts.voices or tts.engine.has_voice(name):
         return name, False
-    aliases = config.aliases_for(tts.engine_name, tts.capabilities.default_voice)
+    aliases = config.aliases_for(tts.capabilities)
     if name in aliases:
         return aliases[name], True
     try:
@@ -118,7 +117,7 @@ def build_request(tts: TTS, config: ServerConfig, body: SpeechRequest) -> TTSReq
         raise APIError(400, "input is empty", param="input", code="invalid_value")
     voice = voice_for_request(tts, config, body.voice, body.language)
     language = body.language or "auto"
-    kwargs: dict[str, Any] = {k: getattr(body, k) for k in _SAMPLING_FIELDS if getattr(body, k) is not None}
+    kwargs: dict[str, Any] = {"seed": body.seed, "options": {**config.options, **body.engine_options()}}
     enhance = {k: getattr(body, k) for k in _ENHANCE_FIELDS if getattr(body, k) is not None}
     if enhance:
         kwargs["audio_config"] = AudioPreprocessingConfig(**enhance)
@@ -128,8 +127,7 @@ def build_request(tts: TTS, config: ServerConfig, body: SpeechRequest) -> TTSReq
     if body.instructions:
         log.info("instructions ignored: engine %r cannot follow free-form instructions", tts.engine_name)
     request = TTSRequest(text=body.input, voice=voice, language=language, speed=body.speed, stream=True, **kwargs)
-    request.validate_for(tts.capabilities)
-    return request
+    return request.resolved_for(tts.engine)
 
 
 def usage(text: str, audio_seconds: float) -> dict[str, int]:

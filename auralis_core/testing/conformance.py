@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from ..engine.base import BaseAsyncTTSEngine, EngineCapabilities, GenerationContext
-from ..errors import CapabilityError, InvalidRequestError, UnsupportedLanguageError, VoiceNotFoundError
+from ..errors import (
+    CapabilityError,
+    InvalidRequestError,
+    UnsupportedLanguageError,
+    VoiceNotFoundError,
+)
 from ..output import TTSOutput
 from ..request import TTSRequest
 
@@ -40,9 +45,13 @@ class EngineConformanceSuite:
         return TTSRequest(text=text or self.sample_text, **{**self.request_kwargs, **kwargs})
 
     @staticmethod
-    async def synthesize(engine: BaseAsyncTTSEngine, request: TTSRequest) -> list[list[TTSOutput]]:
+    async def phase1(engine: BaseAsyncTTSEngine, request: TTSRequest) -> Any:
+        """Phase 1 as the core runs it: the request checked and its options validated first."""
+        return await engine.get_generation_context(request.resolved_for(engine))
+
+    async def synthesize(self, engine: BaseAsyncTTSEngine, request: TTSRequest) -> list[list[TTSOutput]]:
         """Both phases, sequentially; chunks grouped per segment."""
-        context = await engine.get_generation_context(request)
+        context = await self.phase1(engine, request)
         # a loop, not a nested comprehension: async inside a sync comprehension needs Python 3.11
         segments: list[list[TTSOutput]] = []
         for item in context.segments:
@@ -62,7 +71,7 @@ class EngineConformanceSuite:
     # --- the two phases --------------------------------------------------------------------------
     async def test_phase1_returns_ordered_segments(self, engine):
         request = self.request()
-        context = await engine.get_generation_context(request)
+        context = await self.phase1(engine, request)
         assert isinstance(context, GenerationContext)
         assert context.request_id == request.request_id
         assert context.segments, "phase 1 produced no segments"
@@ -84,7 +93,7 @@ class EngineConformanceSuite:
         assert np.sqrt(np.mean(audio.astype(np.float64) ** 2)) > 1e-3, "output is silent"
 
     async def test_list_text_gives_segments_for_each_item(self, engine):
-        context = await engine.get_generation_context(self.request(text=["First part.", "Second part."]))
+        context = await self.phase1(engine, self.request(text=["First part.", "Second part."]))
         assert len(context.segments) >= 2
 
     # --- errors ----------------------------------------------------------------------------------
@@ -94,13 +103,13 @@ class EngineConformanceSuite:
 
     async def test_unsupported_language(self, engine):
         with pytest.raises(UnsupportedLanguageError):
-            await engine.get_generation_context(self.request(language=self.unsupported_language))
+            await self.phase1(engine, self.request(language=self.unsupported_language))
 
     async def test_unknown_voice(self, engine):
         if not engine.get_capabilities().voices:
             pytest.skip("engine has no named voices")
         with pytest.raises(VoiceNotFoundError):
-            await engine.get_generation_context(self.request(voice="no-such-voice-anywhere"))
+            await self.phase1(engine, self.request(voice="no-such-voice-anywhere"))
 
     async def test_speaker_reference_handling(self, engine, tmp_path):
         caps = engine.get_capabilities()
@@ -115,7 +124,7 @@ class EngineConformanceSuite:
             assert segments and all(segments)
         else:
             with pytest.raises(CapabilityError):
-                await engine.get_generation_context(request)
+                await self.phase1(engine, request)
 
     async def test_bad_request_fields_are_value_errors(self):
         with pytest.raises(InvalidRequestError):
@@ -125,8 +134,8 @@ class EngineConformanceSuite:
     async def test_concurrent_phase2_matches_sequential(self, engine):
         """Concurrent calls give the same audio as one call (equal length within 2 %, and equal
         samples where the engine is deterministic)."""
-        request = self.request(do_sample=False, seed=0)
-        context = await engine.get_generation_context(request)
+        request = self.request(seed=0)
+        context = await self.phase1(engine, request)
         item = context.segments[0]
 
         async def one() -> np.ndarray:

@@ -52,7 +52,7 @@ async def list_voices(request: Request, model: Annotated[str | None, Query(max_l
     for name in uploaded:
         meta = tts.voices.get(name).metadata
         data.append(VoiceInfo(id=name, name=name, created_at=_created_at(meta), type="audio_sample", engine=engine))
-    aliases = runtime.config.aliases_for(engine, tts.capabilities.default_voice)
+    aliases = runtime.config.aliases_for(tts.capabilities)
     for name, target in aliases.items():  # OpenAI's names and every --voice-alias
         if name not in uploaded and not tts.engine.has_voice(name):
             data.append(VoiceInfo(id=name, name=name, created_at=0, type="alias", engine=engine,
@@ -136,7 +136,7 @@ async def delete_voice(request: Request, name: str) -> VoiceDeleted:
         if tts.engine.has_voice(name):
             raise APIError(400, f"{name!r} is a built-in voice of {tts.engine_name!r}; only uploaded voices can be deleted",
                            param="name", code="invalid_value")
-        if name in runtime.config.aliases_for(tts.engine_name, tts.capabilities.default_voice):
+        if name in runtime.config.aliases_for(tts.capabilities):
             raise APIError(400, f"{name!r} is a voice alias (set with --voice-alias or OpenAI's default names), not an "
                            "uploaded voice; only uploaded voices can be deleted", param="name", code="invalid_value")
         raise APIError(404, f"unknown voice {name!r}", param="name", code="voice_not_found")

@@ -10,6 +10,15 @@ from ._binding import library, variants
 
 DEFAULT_VOICE = "en-us"
 
+OPENAI_VOICE_ALIASES: dict[str, str] = {
+    "alloy": "en-us", "ash": "en-us+m3", "ballad": "en-gb+m2", "cedar": "en-us+m1",
+    "coral": "en-us+f3", "echo": "en-gb", "fable": "en-gb+f2", "marin": "en-us+f4",
+    "nova": "en-us+f2", "onyx": "en-us+m7", "sage": "en-gb+f4", "shimmer": "en-us+f1",
+    "verse": "en-us+m2",
+}
+"""OpenAI's voice names as eSpeak voices: a spread of English accents and variants, so that
+clients which only send OpenAI names still get distinct voices."""
+
 
 @lru_cache(maxsize=1)
 def _voice_for_code() -> dict[str, str]:
@@ -62,5 +71,9 @@ def capabilities() -> EngineCapabilities:
         default_voice=DEFAULT_VOICE,
         auto_language=True,
         native_speed=True,
+        voice_aliases=OPENAI_VOICE_ALIASES,
+        voice_languages={code: (code,) for code in codes},  # a voice is named after its language
+        preferred_concurrency=1,  # one C library instance, not re-entrant: more would only queue
+        deterministic=False,  # the same text comes out a few samples longer or shorter from call to call
         description="eSpeak NG (bundled): formant synthesis, 100+ languages, offline on any CPU",
     )

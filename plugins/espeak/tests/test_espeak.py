@@ -94,7 +94,7 @@ async def test_fifty_concurrent_requests_match_sequential():
     texts = [f"Request number {i} says hello." for i in range(50)]
     try:
         async def one(text: str) -> np.ndarray:
-            context = await engine.get_generation_context(TTSRequest(text))
+            context = await engine.get_generation_context(TTSRequest(text).resolved_for(engine))
             return np.concatenate([c.samples for item in context.segments async for c in engine.process_tokens_to_speech(item, context)])
 
         sequential = [await one(t) for t in texts[:5]]
@@ -111,7 +111,8 @@ async def test_fifty_concurrent_requests_match_sequential():
 
 async def test_event_loop_stays_responsive_during_synthesis():
     engine = ESpeakEngine()
-    context = await engine.get_generation_context(TTSRequest("A long sentence that takes a little while to synthesise. " * 10))
+    context = await engine.get_generation_context(
+        TTSRequest("A long sentence that takes a little while to synthesise. " * 10).resolved_for(engine))
     ticks = 0
 
     async def ticker():

@@ -40,6 +40,7 @@ def build_capabilities(catalog: VoiceCatalog, default_voice: str, preferred_conc
         default_voice=default.name,
         auto_language=True,
         native_speed=True,
+        model_ids=("rhasspy/piper-voices",),
         description="Piper (VITS, ONNX): natural speech on any CPU; voices from files, folders or rhasspy/piper-voices",
         voice_aliases=voice_aliases_for(catalog),
         voice_languages=catalog.voice_languages(),

@@ -14,9 +14,10 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import torch
+from pydantic import ValidationError
 
 from auralis_core import (
     BaseAsyncTTSEngine,
@@ -28,7 +29,7 @@ from auralis_core import (
     VoiceNotFoundError,
 )
 from auralis_core.engine.base import ConditioningConfig
-from auralis_core.errors import InvalidRequestError
+from auralis_core.errors import EngineLoadError, InvalidRequestError
 from auralis_core.voices import VoiceProfile
 
 from .backend import GenerationBackend, GenerationRequest, TorchBackend, resolve_backend
@@ -37,6 +38,7 @@ from .batching import MicroBatcher
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .model.sampling import SamplingParams
 from .model.xtts import GPT_SAMPLE_RATE
+from .options import XTTSOptions
 from .plugin import CAPABILITIES
 from .streaming import DecodeWindow, StreamingDecoder, vocode
 from .voices import ConditioningCache, XTTSConditioning
@@ -47,6 +49,7 @@ OUTPUT_SAMPLE_RATE = 24000
 
 class XTTSv2Engine(BaseAsyncTTSEngine):
     capabilities = CAPABILITIES
+    Options = XTTSOptions
     conditioning_config = ConditioningConfig(uses_speaker_reference=True, reference_sample_rate=GPT_SAMPLE_RATE)
 
     def __init__(
@@ -59,7 +62,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         stream_first_chunk_tokens: int | None = None,
         conditioning_cache_size: int = 64,
         batch_invariant: bool | None = None,
-        vllm_memory: float | int | None = None,
+        vllm_memory: float | None = None,
         vllm_enforce_eager: bool = False,
         vllm_attention_backend: str | None = None,
     ) -> None:
@@ -92,6 +95,10 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             name: XTTSConditioning(s.gpt_cond_latent.float(), s.speaker_embedding.float())
             for name, s in (checkpoint.speakers or {}).items()
         }
+        try:
+            self._default_options = XTTSOptions(**self.config.option_defaults())
+        except ValidationError as exc:
+            raise EngineLoadError(f"the checkpoint's config.json has inference settings XTTS cannot use: {exc}") from None
         names = tuple(sorted(self.speakers))
         self._capabilities = dataclasses.replace(
             CAPABILITIES, voices=names, default_voice=names[0] if names else None, native_speed=True
@@ -125,14 +132,20 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         dtype: str | torch.dtype | None = None,
         gpt_path: str | None = None,
         revision: str | None = None,
+        gpt_model: str | None = None,
         **kwargs: Any,
     ) -> XTTSv2Engine:
         """Load a Coqui, AstraMindAI or converted checkpoint from a directory or a hub id.
 
         ``device`` defaults to CUDA when present; ``dtype`` to float32 (float16/bfloat16 run the
         GPT and HiFi-GAN in half precision). Other keywords go to `XTTSv2Engine.__init__`
-        (``backend``, ``max_batch_size``, ``stream_chunk_tokens``, ...).
+        (``backend``, ``max_batch_size``, ``stream_chunk_tokens``, ...). ``gpt_model`` is the
+        original Auralis's name for ``gpt_path``.
         """
+        if gpt_model is not None:
+            if gpt_path is not None and gpt_path != gpt_model:
+                raise InvalidRequestError("pass gpt_path or gpt_model (its old name), not both", "gpt_model")
+            gpt_path = gpt_model
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         ckpt = load_checkpoint(
             model_name_or_path or DEFAULT_REPO, device=device, dtype=dtype, gpt_path=gpt_path, revision=revision
@@ -151,10 +164,10 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         if request.voice_profile is not None:
             return XTTSConditioning.from_profile(request.voice_profile, self.config.gpt.hidden_size)
         if request.speaker_files:
-            cond = self._conditioning_settings(request)
-            references = await request.load_speaker_audio(GPT_SAMPLE_RATE, max_seconds=cond.max_ref_length)
+            o = _options(request)
+            references = await request.load_speaker_audio(GPT_SAMPLE_RATE, max_seconds=o.max_ref_length)
             return await self._run(
-                self.conditioning.compute, references, cond.gpt_cond_len, cond.gpt_cond_chunk_len, cond.max_ref_length,
+                self.conditioning.compute, references, o.gpt_cond_len, o.gpt_cond_chunk_len, o.max_ref_length,
             )
         voice = request.voice or self._capabilities.default_voice
         if voice is None:
@@ -173,26 +186,16 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         return conditioning.to_profile(name, references=str(len(request.speaker_files)))
 
     # --- phase 1 -------------------------------------------------------------------------------
-    def sampling_params(self, request: TTSRequest) -> SamplingParams:
-        """The request's sampling options over the checkpoint's defaults (``config.json``)."""
-        given = {name: getattr(request, name) for name in _SAMPLING_OPTIONS if getattr(request, name) is not None}
-        if "top_k" in given:
-            given["top_k"] = given["top_k"] or None  # 0 turns top-k off
-        return dataclasses.replace(self.config.sampling_defaults(), **given)
+    def default_options(self) -> XTTSOptions:
+        """The checkpoint's settings (``config.json``), sampling on (Coqui's ``inference`` default)."""
+        return self._default_options
 
-    def _conditioning_settings(self, request: TTSRequest) -> _ConditioningSettings:
-        c = self.config
-        return _ConditioningSettings(
-            c.max_ref_len if request.max_ref_length is None else request.max_ref_length,
-            c.gpt_cond_len if request.gpt_cond_len is None else request.gpt_cond_len,
-            c.gpt_cond_chunk_len if request.gpt_cond_chunk_len is None else request.gpt_cond_chunk_len,
-        )
+    def sampling_params(self, request: TTSRequest) -> SamplingParams:
+        """The request's (validated) sampling options as the sampler takes them."""
+        return SamplingParams.from_options(_options(request))
 
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
-        request.validate_for(self._capabilities)
-        # fail in phase 1, before conditioning and any segment
         params = self.sampling_params(request)
-        _generation_options(request)
         conditioning = await self._conditioning_for(request)
         segments = []  # TextPipeline.prepare raises rather than return nothing to speak
         for text in request.texts():
@@ -210,16 +213,16 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         request = context.request
         conditioning: XTTSConditioning = context.conditioning
         params: SamplingParams = context.metadata["sampling"]
-        max_new_tokens, ignore_stop = _generation_options(request)
+        options = _options(request)
         generation = GenerationRequest(
             conditioning.gpt_cond_latents,
             torch.tensor(item.payload, dtype=torch.long),
             params,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=options.max_new_tokens,
             seed=None if request.seed is None else request.seed + item.index,
             stream_every=self.stream_chunk_tokens if request.stream else 0,
             stream_first=self.stream_first_chunk_tokens if request.stream else 0,
-            ignore_stop=ignore_stop,
+            ignore_stop=options.ignore_stop,
         )
         decoder = StreamingDecoder(
             self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_tokens,
@@ -251,25 +254,6 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-_SAMPLING_OPTIONS = ("do_sample", "temperature", "top_k", "top_p", "repetition_penalty", "length_penalty")
-
-
-@dataclasses.dataclass(frozen=True)
-class _ConditioningSettings:
-    max_ref_length: float
-    gpt_cond_len: float
-    gpt_cond_chunk_len: float
-
-
-def _generation_options(request: TTSRequest) -> tuple[int | None, bool]:
-    """XTTS options in ``request.extra``: ``max_new_tokens`` (cap on audio codes per segment) and
-    ``ignore_stop`` (generate exactly ``max_new_tokens`` codes: benchmarks)."""
-    max_new = request.extra.get("max_new_tokens")
-    if max_new is not None and (isinstance(max_new, bool) or not isinstance(max_new, int) or max_new < 1):
-        raise InvalidRequestError(f"extra['max_new_tokens'] must be a positive integer, got {max_new!r}", "max_new_tokens")
-    ignore_stop = request.extra.get("ignore_stop", False)
-    if not isinstance(ignore_stop, bool):
-        raise InvalidRequestError(f"extra['ignore_stop'] must be a bool, got {ignore_stop!r}", "ignore_stop")
-    if ignore_stop and max_new is None:
-        raise InvalidRequestError("extra['ignore_stop'] needs extra['max_new_tokens'] (the fixed length)", "ignore_stop")
-    return max_new, ignore_stop
+def _options(request: TTSRequest) -> XTTSOptions:
+    """The request's options, validated by the core against `XTTSv2Engine.default_options`."""
+    return cast(XTTSOptions, request.options)

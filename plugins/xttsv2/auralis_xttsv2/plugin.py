@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from auralis_core import hookimpl
 from auralis_core.engine.base import EngineCapabilities
@@ -19,6 +20,9 @@ CAPABILITIES = EngineCapabilities(
     streaming=True,
     auto_language=True,
     model_types=("xtts",),
+    model_ids=("coqui/XTTS-v2", "AstraMindAI/xttsv2"),
+    preferred_concurrency=None,  # batches every segment in flight: more concurrency, fuller batches
+    deterministic=True,  # seeded rows draw from their own generator, alone or batched
     description="Coqui XTTS-v2: multilingual voice cloning (17 languages), 24 kHz",
 )
 

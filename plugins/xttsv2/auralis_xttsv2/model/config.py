@@ -12,8 +12,6 @@ from typing import Any
 
 from auralis_core.errors import EngineLoadError
 
-from .sampling import SamplingParams
-
 XTTS_LANGUAGES = (
     "en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi",
 )
@@ -145,12 +143,15 @@ class XTTSConfig:
     def sample_rate(self) -> int:
         return self.hifigan.output_sample_rate
 
-    def sampling_defaults(self) -> SamplingParams:
-        """What a request that sets no sampling option gets: this checkpoint's settings, sampling
-        on (Coqui's ``inference`` default)."""
-        return SamplingParams(do_sample=True, temperature=self.temperature, top_k=self.top_k or None,
-                              top_p=self.top_p, repetition_penalty=self.repetition_penalty,
-                              length_penalty=self.length_penalty)
+    def option_defaults(self) -> dict[str, Any]:
+        """This checkpoint's inference settings under `XTTSOptions` names (what a request that
+        sets none of them gets; sampling stays on, Coqui's ``inference`` default)."""
+        return {
+            "temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p,
+            "repetition_penalty": self.repetition_penalty, "length_penalty": self.length_penalty,
+            "max_ref_length": self.max_ref_len, "gpt_cond_len": self.gpt_cond_len,
+            "gpt_cond_chunk_len": self.gpt_cond_chunk_len,
+        }
 
     # --- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -17,15 +17,18 @@ row-wise, and constants are rounded to float32 the way HF's Python-float argumen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
-from auralis_core.errors import InvalidRequestError
+if TYPE_CHECKING:
+    from ..options import XTTSOptions
 
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """One sequence's settings; `XTTSConfig.sampling_defaults` gives the checkpoint's."""
+    """One sequence's settings, as the sampler takes them. Ranges are checked once, where a request's
+    options are validated (`auralis_xttsv2.options.XTTSOptions`), not here."""
 
     do_sample: bool
     temperature: float
@@ -35,21 +38,15 @@ class SamplingParams:
     length_penalty: float = 1.0  # beam search only: no effect with one beam, as in the reference
 
     @classmethod
+    def from_options(cls, o: XTTSOptions) -> SamplingParams:
+        """A request's validated options (or a checkpoint's defaults) as the sampler takes them."""
+        return cls(do_sample=o.do_sample, temperature=o.temperature, top_k=o.top_k or None,  # 0: top-k off
+                   top_p=o.top_p, repetition_penalty=o.repetition_penalty, length_penalty=o.length_penalty)
+
+    @classmethod
     def greedy(cls, repetition_penalty: float = 1.0) -> SamplingParams:
         """Arg-max decoding (temperature, top-k and top-p only apply when sampling)."""
         return cls(do_sample=False, temperature=1.0, top_k=None, top_p=1.0, repetition_penalty=repetition_penalty)
-
-    def __post_init__(self) -> None:
-        if self.do_sample and not self.temperature > 0:
-            raise InvalidRequestError(f"temperature must be > 0 when sampling, got {self.temperature}", "temperature")
-        if not 0 < self.top_p <= 1:
-            raise InvalidRequestError(f"top_p must be in (0, 1], got {self.top_p}", "top_p")
-        if self.top_k is not None and self.top_k < 0:
-            raise InvalidRequestError(f"top_k must be >= 0, got {self.top_k}", "top_k")
-        if not self.repetition_penalty > 0:
-            raise InvalidRequestError(
-                f"repetition_penalty must be > 0, got {self.repetition_penalty}", "repetition_penalty"
-            )
 
 
 def initial_penalty_ids(start_audio_token: int) -> list[int]:

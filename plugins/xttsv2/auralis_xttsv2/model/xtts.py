@@ -164,7 +164,9 @@ class XTTSModel(nn.Module):
         ``max_audio_tokens - 3`` (stop included). Sampling draws from ``generator`` (the global RNG
         if None, like HF).
         """
-        p = params or self.config.sampling_defaults()
+        from ..options import XTTSOptions
+
+        p = params or SamplingParams.from_options(XTTSOptions(**self.config.option_defaults()))
         cfg = self.config.gpt
         if text_tokens.dim() == 2:
             if text_tokens.shape[0] != 1:

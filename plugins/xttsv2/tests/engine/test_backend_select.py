@@ -64,7 +64,7 @@ def test_from_pretrained_raises_the_typed_error(small_dir):
 def test_from_pretrained_auto_is_torch_on_cpu(small_dir):
     with TTS.from_pretrained(str(small_dir), engine="xttsv2", backend="auto", device="cpu") as tts:
         assert tts.engine.backend_name == "torch"
-        out = tts.generate_speech("Hello there.", language="en", extra={"max_new_tokens": 8})
+        out = tts.generate_speech("Hello there.", language="en", options={"max_new_tokens": 8})
         assert out.duration > 0
 
 

@@ -94,7 +94,8 @@ async def test_concurrent_requests_match_sequential(tts):
 
 def test_long_text_is_split_not_rejected(tts):
     text = "the quick brown fox jumps over the lazy dog. " * 12
-    context = asyncio.run(tts.engine.get_generation_context(TTSRequest(text, language="en", voice="Ana Florence")))
+    context = asyncio.run(tts.engine.get_generation_context(
+        TTSRequest(text, language="en", voice="Ana Florence").resolved_for(tts.engine)))
     assert len(context.segments) > 3
     limit = tts.engine.config.gpt.max_text_tokens
     assert all(len(s.payload) <= limit for s in context.segments)
@@ -161,19 +162,24 @@ async def test_no_voice_without_builtin_speakers(tts):
     try:
         assert engine.get_capabilities().voices == () and engine.get_capabilities().default_voice is None
         with pytest.raises(InvalidRequestError, match="speaker_files"):
-            await engine.get_generation_context(TTSRequest("hello there.", language="en"))
-        context = await engine.get_generation_context(TTSRequest("hello there.", language="en", speaker_files=[REF_WAV]))
+            await engine.get_generation_context(TTSRequest("hello there.", language="en").resolved_for(engine))
+        context = await engine.get_generation_context(
+            TTSRequest("hello there.", language="en", speaker_files=[REF_WAV]).resolved_for(engine))
         assert context.segments and context.conditioning.gpt_cond_latents.shape[1] == 32
     finally:
         await engine.shutdown()
 
 
 @pytest.mark.parametrize(
-    "extra", [{"max_new_tokens": 0}, {"max_new_tokens": "5"}, {"ignore_stop": 1}, {"ignore_stop": True}]
+    ("options", "param"),
+    [({"max_new_tokens": 0}, "max_new_tokens"), ({"max_new_tokens": "5"}, "max_new_tokens"),
+     ({"ignore_stop": 1}, "ignore_stop"), ({"ignore_stop": True}, "options"), ({"temperature": 0}, "temperature"),
+     ({"top_p": 1.5}, "top_p"), ({"gpt_cond_len": 3, "gpt_cond_chunk_len": 6}, "options"), ({"bogus": 1}, "bogus")],
 )
-def test_bad_generation_options(tts, extra):
-    with pytest.raises(InvalidRequestError):
-        tts.generate_speech("hello.", language="en", voice="Ana Florence", extra=extra)
+def test_bad_generation_options(tts, options, param):
+    with pytest.raises(InvalidRequestError) as info:
+        tts.generate_speech("hello.", language="en", voice="Ana Florence", options=options)
+    assert info.value.param == param
 
 
 def test_nothing_to_speak(tts):
@@ -184,7 +190,7 @@ def test_nothing_to_speak(tts):
 
 def test_fixed_length_and_speed(tts):
     """``ignore_stop`` + ``max_new_tokens`` fix the code count; speed shortens the audio natively."""
-    kw = dict(language="en", voice="Ana Florence", extra={"max_new_tokens": 40, "ignore_stop": True}, **GREEDY)
+    kw = dict(language="en", voice="Ana Florence", options={"max_new_tokens": 40, "ignore_stop": True}, **GREEDY)
     normal = tts.generate_speech("the end.", **kw)
     fast = tts.generate_speech("the end.", speed=2.0, **kw)
     assert normal.duration == pytest.approx(40 * 1024 / 22050, rel=0.02)
@@ -199,7 +205,8 @@ def test_several_references_combine(tts, tmp_path):
     engine: XTTSv2Engine = tts.engine
 
     def cond(files):
-        return asyncio.run(engine.get_generation_context(TTSRequest("hi.", language="en", speaker_files=files))).conditioning
+        return asyncio.run(engine.get_generation_context(
+            TTSRequest("hi.", language="en", speaker_files=files).resolved_for(engine))).conditioning
 
     one, two, both = cond([REF_WAV]), cond([other]), cond([REF_WAV, other])
     expected_spk = (one.speaker_embedding + two.speaker_embedding) / 2
@@ -214,7 +221,7 @@ def test_several_references_combine(tts, tmp_path):
 def test_small_first_stream_window(tts):
     """``stream_first_chunk_tokens``: the first audio comes after that many codes, the rest after
     ``stream_chunk_tokens``; the streamed audio still equals the whole decode."""
-    request = dict(voice="Ana Florence", language="en", extra={"max_new_tokens": 40, "ignore_stop": True}, **GREEDY)
+    request = dict(voice="Ana Florence", language="en", options={"max_new_tokens": 40, "ignore_stop": True}, **GREEDY)
     whole = tts.generate_speech("then more.", **request)
     with TTS(XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", stream_chunk_tokens=10,
                                           stream_first_chunk_tokens=5)) as early:

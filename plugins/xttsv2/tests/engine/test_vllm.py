@@ -140,7 +140,7 @@ async def test_engine_end_to_end_with_vllm(small_dir):
                               vllm_memory=1 << 30)
     try:
         assert tts.engine.backend_name == "vllm"
-        opts = dict(language="en", seed=1, extra={"max_new_tokens": 40, "ignore_stop": True})
+        opts = dict(language="en", seed=1, options={"max_new_tokens": 40, "ignore_stop": True})
         outs = await asyncio.gather(*[tts.generate_speech_async(t, **opts) for t in ("Hello there.", "Good day to you.")])
         assert all(o.duration > 0.5 for o in outs)
         chunks = [c async for c in tts.stream_async("One more, streamed.", stream=True, **opts)]

@@ -84,15 +84,6 @@ def test_max_new_tokens(small_ckpt, reference):
     assert out.hidden_states.shape[0] == 5
 
 
-def test_invalid_sampling_params():
-    from auralis_core.errors import InvalidRequestError
-
-    with pytest.raises(InvalidRequestError, match="top_p"):
-        SamplingParams(do_sample=True, temperature=1.0, top_k=None, top_p=0.0, repetition_penalty=1.0)
-    with pytest.raises(InvalidRequestError, match="temperature"):
-        SamplingParams(do_sample=True, temperature=0.0, top_k=None, top_p=1.0, repetition_penalty=1.0)
-
-
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_low_precision_runs_close(small_dir, reference, dtype):
     from auralis_xttsv2.checkpoint import load_checkpoint
