@@ -247,3 +247,20 @@ async def test_cancelled_request_drops_its_queued_sentences(multi_voice):
         assert chunks and chunks[0].duration > 0
     finally:
         await engine.shutdown()
+
+
+def test_from_pretrained_routes_piper_layouts_to_piper(tmp_path, multi_voice, voices_dir):
+    """No engine named: a .onnx file or a folder of them is claimed by piper (claims_path), the
+    rhasspy/piper-voices id by its model_ids."""
+    with TTS.from_pretrained(str(multi_voice)) as one:
+        assert one.engine_name == "piper" and one.capabilities.default_voice == "en_GB-testvoice-medium"
+    with TTS.from_pretrained(str(voices_dir), include_bundled=False) as folder:
+        assert folder.engine_name == "piper" and len(folder.engine.catalog) == 2
+    snapshot = tmp_path / "cache" / "models--rhasspy--piper-voices" / "snapshots" / ("b" * 40)
+    _hub_layout(snapshot, voices_dir)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("b" * 40)
+    with TTS.from_pretrained(
+        "rhasspy/piper-voices", voices=["de_DE-testde-low"], cache_dir=tmp_path / "cache", local_files_only=True
+    ) as hub:
+        assert hub.engine_name == "piper" and hub.capabilities.default_voice == "de_DE-testde-low"
