@@ -99,8 +99,8 @@ def test_engines_and_voices():
 
 def test_speak_option_changes_the_voice(tmp_path):
     plain, high = tmp_path / "plain.wav", tmp_path / "high.wav"
-    assert run("speak", "Pitch test.", "-o", str(plain)).returncode == 0
-    result = run("speak", "Pitch test.", "-o", str(high), "--option", "pitch=95")
+    assert run("speak", "Pitch test.", "--engine", "espeak", "-o", str(plain)).returncode == 0
+    result = run("speak", "Pitch test.", "--engine", "espeak", "-o", str(high), "--option", "pitch=95")
     assert result.returncode == 0, result.stderr
     assert not np.array_equal(TTSOutput.from_file(plain).samples, TTSOutput.from_file(high).samples)
 
