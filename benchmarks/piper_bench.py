@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+from server_load import ServerProcess  # benchmarks/ is on sys.path when this file runs
 
 TEXT = (
     "Piper voices are small neural networks that run on any processor. "
@@ -146,39 +147,13 @@ def bench_cli(text: str, repeats: int) -> list[Row]:
 
 
 # --- server ------------------------------------------------------------------------------------
-def _free_port() -> int:
+def _start_server(engine: str) -> ServerProcess:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, engine: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "auralis_core.cli.main", "serve", "--engine", engine, "--port", str(self.port),
-               "--log-level", "warning"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"auralis serve --engine {engine} exited with {self.proc.returncode}")
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"auralis serve --engine {engine} did not become ready")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "auralis_core.cli.main", "serve", "--engine", engine, "--port", str(port),
+           "--log-level", "warning"]
+    return ServerProcess.launch(cmd, port, timeout=180)
 
 
 async def _one_request(client: httpx.AsyncClient, url: str, text: str, voice: str) -> dict[str, float]:
@@ -207,7 +182,7 @@ async def _round(url: str, text: str, concurrency: int) -> tuple[list[dict[str, 
 def bench_server(text: str, repeats: int, concurrency: int) -> list[Row]:
     rows = []
     for engine in ("piper", "espeak"):
-        server = Server(engine)
+        server = _start_server(engine)
         try:
             asyncio.run(_round(server.url, text, 1))  # warm-up
             per_request: list[dict[str, float]] = []

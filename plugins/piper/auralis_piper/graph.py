@@ -15,11 +15,16 @@ hits the requested speed exactly (see `PiperSynthesizer`).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from auralis_core.errors import EngineLoadError
 
+log = logging.getLogger("auralis.piper")
 NOISE_INPUT = "auralis_noise_{}"
 DURATIONS_OUTPUT = "auralis_durations"
 PIPER_INPUTS = ("input", "input_lengths", "scales")
@@ -35,7 +40,57 @@ class PreparedModel:
     has_sid: bool
 
 
+REWRITE_VERSION = 1
+"""Bump when the rewrite changes, so cached rewrites of older versions are not used."""
+
+
+def cache_dir() -> Path | None:
+    """Where rewritten models are kept: ``AURALIS_CACHE_DIR`` (empty: no cache), else
+    ``$XDG_CACHE_HOME/auralis`` or ``~/.cache/auralis``; then ``piper/``."""
+    root = os.environ.get("AURALIS_CACHE_DIR")
+    if root is None:
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "auralis")
+    return Path(root) / "piper" if root else None
+
+
 def prepare_model(path: Path) -> PreparedModel:
+    """The rewritten model of ``path``: from the cache when this exact file (path, size, mtime)
+    was rewritten before (skips a second of parsing and serialising per voice), else rewritten
+    now and cached."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise EngineLoadError(f"Piper voice model {path} is missing") from None
+    folder = cache_dir()
+    key = hashlib.sha256(f"{REWRITE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    cached = folder / f"{path.name.removesuffix('.onnx')}-{key}" if folder else None
+    if cached is not None:
+        try:
+            meta = json.loads(cached.with_suffix(".json").read_text())
+            return PreparedModel(cached.with_suffix(".onnx").read_bytes(), tuple(meta["noise_inputs"]),
+                                 bool(meta["has_durations"]), bool(meta["has_sid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not cached yet (or unreadable): rewrite
+    prepared = rewrite_model(path)
+    if cached is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_atomic(cached.with_suffix(".onnx"), prepared.model_bytes)
+            meta = {"source": str(path), "noise_inputs": list(prepared.noise_inputs),
+                    "has_durations": prepared.has_durations, "has_sid": prepared.has_sid}
+            _write_atomic(cached.with_suffix(".json"), json.dumps(meta).encode())  # written last: marks it complete
+        except OSError as exc:
+            log.debug("cannot cache the rewritten %s in %s: %s", path, folder, exc)
+    return prepared
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def rewrite_model(path: Path) -> PreparedModel:
     """Load ``path``, check it has Piper's inputs, and rewrite it (see the module docstring)."""
     import onnx
     from onnx import helper

@@ -22,3 +22,13 @@ def voices_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def multi_voice(voices_dir) -> Path:
     return voices_dir / "en" / "en_GB-testvoice-medium.onnx"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rewrite_cache(tmp_path_factory) -> Path:
+    """Rewritten models go to a fresh cache, not the user's ~/.cache (see auralis_piper.graph)."""
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    os.environ["AURALIS_CACHE_DIR"] = str(folder)
+    return folder / "piper"

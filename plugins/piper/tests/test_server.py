@@ -2,53 +2,36 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import numpy as np
 import openai
 import pytest
-import uvicorn
+from auralis_piper.engine import PiperEngine
 
 from auralis_core import TTS, TTSOutput
 from auralis_core.server import ServerConfig, create_app
 from auralis_core.server.config import OPENAI_VOICES
-from auralis_piper.engine import PiperEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "server"))
+from livesrv import LiveServer, wait_for
 
 
-class _Served:
-    def __init__(self, app) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.sock = sock
-
-    def __enter__(self) -> _Served:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health/ready", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("server did not become ready")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-        self.sock.close()
+@contextmanager
+def _serve(app) -> Iterator[LiveServer]:
+    """A real uvicorn on loopback (the core tests' helper), once the engine has loaded."""
+    with LiveServer(app) as server:
+        assert wait_for(lambda: httpx.get(server.url + "/health/ready").status_code == 200, 120)
+        yield server
 
 
 @pytest.fixture(scope="module")
-def piper_server() -> Iterator[_Served]:
-    with _Served(create_app(ServerConfig())) as served:  # no engine named: piper is the default
+def piper_server() -> Iterator[LiveServer]:
+    with _serve(create_app(ServerConfig())) as served:  # no engine named: piper is the default
         yield served
 
 
@@ -82,7 +65,7 @@ def test_openai_names_spread_over_loaded_voices(voices_dir):
     aliases = dict(engine.get_capabilities().voice_aliases)
     english = ["en_GB-testvoice-medium:alice", "en_GB-testvoice-medium:bob", "en_GB-testvoice-medium:carol", "joe"]
     assert [aliases[name] for name in OPENAI_VOICES] == [english[i % 4] for i in range(13)]
-    with TTS(engine) as tts, _Served(create_app(ServerConfig(), tts=tts)) as served:
+    with TTS(engine) as tts, _serve(create_app(ServerConfig(), tts=tts)) as served:
         client = openai.OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0)
         alloy = client.audio.speech.create(model="tts-1", voice="alloy", input="Hi there.", response_format="pcm",
                                            extra_body={"seed": 2}).read()

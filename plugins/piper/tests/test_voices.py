@@ -264,3 +264,23 @@ def test_from_pretrained_routes_piper_layouts_to_piper(tmp_path, multi_voice, vo
         "rhasspy/piper-voices", voices=["de_DE-testde-low"], cache_dir=tmp_path / "cache", local_files_only=True
     ) as hub:
         assert hub.engine_name == "piper" and hub.capabilities.default_voice == "de_DE-testde-low"
+
+
+def test_rewritten_model_is_cached(tmp_path, rewrite_cache, monkeypatch):
+    from auralis_piper import graph
+    from auralis_piper.graph import prepare_model, rewrite_model
+
+    model = build_voice(tmp_path / "a", "en_US-cachetest-low")
+    fresh = rewrite_model(model)
+    first = prepare_model(model)
+    cached = sorted(rewrite_cache.glob("en_US-cachetest-low-*.onnx"))
+    assert len(cached) == 1 and cached[0].read_bytes() == fresh.model_bytes
+    monkeypatch.setattr(graph, "rewrite_model", lambda path: pytest.fail(f"{path} was rewritten again"))
+    again = prepare_model(model)  # from the cache now
+    assert again == first and again.noise_inputs == ("auralis_noise_0", "auralis_noise_1") and again.has_sid
+    copy = tmp_path / "b" / model.name  # another file: its own entry
+    copy.parent.mkdir()
+    shutil.copy(model, copy)
+    monkeypatch.undo()
+    prepare_model(copy)
+    assert len(list(rewrite_cache.glob("en_US-cachetest-low-*.onnx"))) == 2
