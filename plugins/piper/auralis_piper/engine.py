@@ -70,15 +70,15 @@ class PiperEngine(BaseAsyncTTSEngine):
         """``pool_size``: cores to use, i.e. the thread budget, the wide session's threads and the
         most single-thread sessions per voice (default: the cores this process may use).
         ``warm_sessions``: single-thread sessions of the default voice to build now rather than on
-        the first concurrent requests (see `auralis_piper.pool`)."""
+        the first sentences that queue (see `auralis_piper.pool`)."""
         self.catalog = catalog
         self.pool_size = int(pool_size or available_cores())
         if self.pool_size < 1:
             raise InvalidRequestError("pool_size must be at least 1", "pool_size")
         self._warm = warm_sessions
-        self._workers = Dispatcher(self.pool_size)
         voice = catalog.resolve(default_voice)[0] if default_voice else catalog.first()
         self.default_voice = voice.name
+        self._workers = Dispatcher(self.pool_size)
         self._synths: dict[str, PiperSynthesizer] = {}
         self._load_lock = threading.Lock()
         try:

@@ -15,6 +15,7 @@ hits the requested speed exactly (see `PiperSynthesizer`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -32,9 +33,10 @@ PIPER_INPUTS = ("input", "input_lengths", "scales")
 
 @dataclass(frozen=True)
 class PreparedModel:
-    """The rewritten model, ready for ``onnxruntime.InferenceSession``."""
+    """The rewritten model, ready for ``onnxruntime.InferenceSession``: its bytes, or the path of
+    its cached copy (sessions then read the file, and no copy stays in memory)."""
 
-    model_bytes: bytes
+    model: bytes | str
     noise_inputs: tuple[str, ...]
     has_durations: bool
     has_sid: bool
@@ -67,18 +69,20 @@ def prepare_model(path: Path) -> PreparedModel:
     if cached is not None:
         try:
             meta = json.loads(cached.with_suffix(".json").read_text())
-            return PreparedModel(cached.with_suffix(".onnx").read_bytes(), tuple(meta["noise_inputs"]),
-                                 bool(meta["has_durations"]), bool(meta["has_sid"]))
+            if cached.with_suffix(".onnx").is_file():
+                return PreparedModel(str(cached.with_suffix(".onnx")), tuple(meta["noise_inputs"]),
+                                     bool(meta["has_durations"]), bool(meta["has_sid"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # not cached yet (or unreadable): rewrite
     prepared = rewrite_model(path)
     if cached is not None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(cached.with_suffix(".onnx"), prepared.model_bytes)
+            _write_atomic(cached.with_suffix(".onnx"), prepared.model)  # type: ignore[arg-type]
             meta = {"source": str(path), "noise_inputs": list(prepared.noise_inputs),
                     "has_durations": prepared.has_durations, "has_sid": prepared.has_sid}
             _write_atomic(cached.with_suffix(".json"), json.dumps(meta).encode())  # written last: marks it complete
+            return dataclasses.replace(prepared, model=str(cached.with_suffix(".onnx")))
         except OSError as exc:
             log.debug("cannot cache the rewritten %s in %s: %s", path, folder, exc)
     return prepared

@@ -41,7 +41,7 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def new_session(model_bytes: bytes, threads: int) -> Any:
+def new_session(model: bytes | str, threads: int) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -52,19 +52,19 @@ def new_session(model_bytes: bytes, threads: int) -> Any:
     options.log_severity_level = 3  # shape-merge warnings about the added durations output
     # spinning threads would take cores from the sessions running next to this one
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 class SessionPool:
     """The sessions of one voice: one wide, up to ``max_narrow`` narrow (see the module docstring)."""
 
-    def __init__(self, model_bytes: bytes, cores: int, max_narrow: int, warm_narrow: int = 0) -> None:
-        self._model = model_bytes
+    def __init__(self, model: bytes | str, cores: int, max_narrow: int, warm_narrow: int = 0) -> None:
+        self._model = model
         self.cores = cores
         self.max_narrow = max(0, max_narrow)
-        self.wide = new_session(model_bytes, cores)
+        self.wide = new_session(model, cores)
         self.wide_free = True
-        self._narrow_free: list[Any] = [new_session(model_bytes, 1) for _ in range(min(warm_narrow, self.max_narrow))]
+        self._narrow_free: list[Any] = [new_session(model, 1) for _ in range(min(warm_narrow, self.max_narrow))]
         self.narrow_count = len(self._narrow_free)
         self._grower: threading.Thread | None = None
         self._closed = False

@@ -68,7 +68,7 @@ class PiperSynthesizer:
                 f"voice {voice.name!r}: piper-tts cannot phonemize with its config ({voice.config.path}): {exc}"
             ) from exc
         try:
-            self.pool = SessionPool(prepared.model_bytes, cores, max_narrow, warm_narrow)
+            self.pool = SessionPool(prepared.model, cores, max_narrow, warm_narrow)
         except Exception as exc:  # onnxruntime rejects a graph that parsed but does not hold together
             raise EngineLoadError(f"onnxruntime cannot load {voice.model}: {str(exc).strip()[:300]}") from exc
 

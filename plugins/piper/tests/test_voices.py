@@ -274,7 +274,7 @@ def test_rewritten_model_is_cached(tmp_path, rewrite_cache, monkeypatch):
     fresh = rewrite_model(model)
     first = prepare_model(model)
     cached = sorted(rewrite_cache.glob("en_US-cachetest-low-*.onnx"))
-    assert len(cached) == 1 and cached[0].read_bytes() == fresh.model_bytes
+    assert len(cached) == 1 and cached[0].read_bytes() == fresh.model and first.model == str(cached[0])
     monkeypatch.setattr(graph, "rewrite_model", lambda path: pytest.fail(f"{path} was rewritten again"))
     again = prepare_model(model)  # from the cache now
     assert again == first and again.noise_inputs == ("auralis_noise_0", "auralis_noise_1") and again.has_sid
@@ -284,3 +284,8 @@ def test_rewritten_model_is_cached(tmp_path, rewrite_cache, monkeypatch):
     monkeypatch.undo()
     prepare_model(copy)
     assert len(list(rewrite_cache.glob("en_US-cachetest-low-*.onnx"))) == 2
+
+
+def test_unknown_default_voice(multi_voice):
+    with pytest.raises(VoiceNotFoundError, match="unknown voice 'nobody'"):
+        PiperEngine.from_pretrained(multi_voice, default_voice="nobody")
