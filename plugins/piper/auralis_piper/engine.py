@@ -45,6 +45,11 @@ from .voices import (
 )
 
 
+LONG_TEXT_SENTENCES = 8
+"""A request with this many sentences keeps several cores busy by itself: worth single-thread
+sessions (a short one-shot text is done before their build would pay off)."""
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Phase 1's decisions for one request, shared by its sentences."""
@@ -79,6 +84,7 @@ class PiperEngine(BaseAsyncTTSEngine):
         voice = catalog.resolve(default_voice)[0] if default_voice else catalog.first()
         self.default_voice = voice.name
         self._workers = Dispatcher(self.pool_size)
+        self._active: dict[int, int] = {}  # request arrival -> its sentences in phase 2 now
         self._synths: dict[str, PiperSynthesizer] = {}
         self._load_lock = threading.Lock()
         try:
@@ -208,6 +214,9 @@ class PiperEngine(BaseAsyncTTSEngine):
                 for j, ids in enumerate(plan.synth.phoneme_ids(item.text))
             ]
 
+        self._active[plan.arrival] = self._active.get(plan.arrival, 0) + 1
+        if len(self._active) > 1 or len(context.segments) >= LONG_TEXT_SENTENCES:
+            plan.synth.pool.wanted = True  # parallel single-thread sessions now pay for their build
         future = self._workers.submit((item.index, plan.arrival), plan.synth.pool, job, first=item.index == 0)
         try:
             sentences = await asyncio.wrap_future(future)
@@ -215,6 +224,10 @@ class PiperEngine(BaseAsyncTTSEngine):
             if not future.cancel():
                 run_options.terminate = True  # already running: stop onnxruntime mid-graph
             raise
+        finally:
+            left = self._active.pop(plan.arrival) - 1
+            if left:
+                self._active[plan.arrival] = left
         for samples in sentences:
             yield TTSOutput(samples, plan.synth.sample_rate, metadata={"text": item.text, "voice": plan.synth.voice.name, "seed": plan.seed})
 

@@ -1,8 +1,10 @@
 """Running sentences on onnxruntime sessions: which sentence next, on which session.
 
 Each voice has a `SessionPool`: one *wide* session whose intra-op threads span every core (what
-piper itself uses), and up to one *narrow* single-thread session per core, built one at a time in
-the background whenever a sentence ends with more of that voice's sentences still queued. The `Dispatcher` keeps a budget of
+piper itself uses), and up to one *narrow* single-thread session per core. Narrow sessions are
+built one at a time in the background, once the engine has seen work that repays a build
+(concurrent requests, or a long text), whenever a sentence ends with more of that voice's
+sentences still queued: never while a first sentence waits for its audio. The `Dispatcher` keeps a budget of
 one thread per core and a queue ordered by (sentence index, request arrival):
 
 * the best queued sentence starts as soon as the budget allows, on a narrow session if one is
@@ -67,6 +69,8 @@ class SessionPool:
         self._narrow_free: list[Any] = [new_session(model, 1) for _ in range(min(warm_narrow, self.max_narrow))]
         self.narrow_count = len(self._narrow_free)
         self._grower: threading.Thread | None = None
+        self.wanted = False
+        """Set by the engine once parallel sentences pay for a build (concurrent requests, long texts)."""
         self._closed = False
         self._lock = threading.Lock()
         self.on_change: Callable[[Any], None] = self._narrow_free.append
@@ -204,7 +208,7 @@ class Dispatcher:
             else:
                 pool.give_back_narrow(session)
                 self._busy -= 1
-            backlog = any(job.pool is pool and not job.future.cancelled() for job in self._queue)
+            backlog = pool.wanted and any(job.pool is pool and not job.future.cancelled() for job in self._queue)
             self._cv.notify_all()
         if backlog:
             # work is still waiting after a sentence ended (its audio is out, so the build no longer

@@ -289,3 +289,35 @@ def test_rewritten_model_is_cached(tmp_path, rewrite_cache, monkeypatch):
 def test_unknown_default_voice(multi_voice):
     with pytest.raises(VoiceNotFoundError, match="unknown voice 'nobody'"):
         PiperEngine.from_pretrained(multi_voice, default_voice="nobody")
+
+
+async def test_single_thread_sessions_only_for_work_that_repays_them(multi_voice):
+    engine = PiperEngine.from_pretrained(multi_voice, include_bundled=False, pool_size=2)
+
+    async def speak(text: str) -> None:
+        ctx = await engine.get_generation_context(TTSRequest(text, seed=1))
+        await asyncio.gather(*[_drain(engine, item, ctx) for item in ctx.segments])
+
+    try:
+        pool = engine._synths["en_GB-testvoice-medium"].pool
+        await speak("One short text. Of three sentences. Done now.")
+        assert pool.narrow_count == 0 and not pool.wanted  # a one-shot text: the wide session only
+        await asyncio.gather(*[speak(f"Request {i} has. Four sentences. To say. Right now.") for i in range(2)])
+        assert pool.wanted
+        assert await asyncio.to_thread(lambda: wait_until(lambda: pool.narrow_count >= 1))
+    finally:
+        await engine.shutdown()
+
+
+async def _drain(engine, item, ctx) -> None:
+    async for _ in engine.process_tokens_to_speech(item, ctx):
+        pass
+
+
+def wait_until(predicate, timeout: float = 30.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.02)
+    return predicate()
