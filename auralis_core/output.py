@@ -50,6 +50,11 @@ class TTSOutput:
 
     # --- basic facts -------------------------------------------------------------------------
     @property
+    def array(self) -> np.ndarray:
+        """The original Auralis's name for ``samples``."""
+        return self.samples
+
+    @property
     def duration(self) -> float:
         return len(self.samples) / self.sample_rate
 
@@ -83,6 +88,7 @@ class TTSOutput:
     def to_bytes(
         self,
         format: str = "wav",
+        sample_width: int | None = None,
         *,
         sample_rate: int | None = None,
         bit_depth: int | None = None,
@@ -98,20 +104,29 @@ class TTSOutput:
         ``bitrate`` (e.g. ``"64k"``) for the compressed formats; ``channels=2`` writes the mono
         signal on both channels; ``subtype`` is a libsndfile subtype for wav/flac (``"FLOAT"``).
         Codecs with fixed rates (opus: 8/12/16/24/48 kHz) run at the next supported rate.
+        ``sample_width`` (bytes per sample, the original Auralis's argument) is ``bit_depth / 8``.
         """
         from .audio.codecs import encode
+
+        if sample_width is not None:
+            if sample_width not in (1, 2, 3, 4) or (bit_depth is not None and bit_depth != 8 * sample_width):
+                raise InvalidRequestError(f"sample_width must be 1, 2, 3 or 4 bytes (and agree with bit_depth), "
+                                          f"got {sample_width!r}", "sample_width")
+            bit_depth = 8 * sample_width
 
         audio = self if sample_rate is None else self.resample(sample_rate)
         return encode(audio.samples, audio.sample_rate, format, bit_depth=bit_depth, bitrate=bitrate,
                       channels=channels, subtype=subtype)
 
-    def save(self, path: str | os.PathLike[str], format: str | None = None, **options: Any) -> Path:
-        """Write to ``path``; the format comes from the extension unless given (options: see ``to_bytes``)."""
+    def save(self, path: str | os.PathLike[str], sample_rate: int | None = None, format: str | None = None,
+             **options: Any) -> Path:
+        """Write to ``path``; the format comes from the extension unless given, ``sample_rate``
+        resamples first (the original Auralis's argument order; options: see ``to_bytes``)."""
         from .audio.formats import format_from_path
 
         path = Path(path)
         fmt = format or format_from_path(path)
-        data = self.to_bytes(fmt, **options)
+        data = self.to_bytes(fmt, sample_rate=sample_rate, **options)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return path

@@ -83,7 +83,7 @@ def is_speakable(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: slots are keys of the running set
 class _Slot:
     """Chunks of one segment, in order; ends with ``_END`` or an exception."""
 
@@ -92,6 +92,10 @@ class _Slot:
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
     seconds: float = 0.0
     """Audio in ``queue``."""
+    produced: int = 0
+    """Chunks the engine has yielded for this segment (a segment with none can be preempted)."""
+    task: asyncio.Task[None] | None = None
+    preempted: bool = False
 
 
 class _Backlog:
@@ -106,6 +110,8 @@ class _Backlog:
         self.limit = limit
         self.seconds = 0.0
         self.head = 0
+        self.started = False
+        """The request has audio out already (its first chunk was produced)."""
         self._waiters: set[asyncio.Future[None]] = set()
 
     def has_room(self, slot: _Slot) -> bool:
@@ -123,6 +129,8 @@ class _Backlog:
                 self._waiters.discard(waiter)
 
     def put(self, slot: _Slot, chunk: TTSOutput) -> None:
+        self.started = True
+        slot.produced += 1
         slot.queue.put_nowait(chunk)
         slot.seconds += chunk.duration
         self.seconds += chunk.duration
@@ -155,10 +163,15 @@ class TwoPhaseScheduler:
         metrics: MetricsTracker | None = None,
         engine_name: str | None = None,
         max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
+        preempt: bool | None = None,
     ) -> None:
         """``max_buffered_seconds``: audio one request may compute ahead of its consumer (``None``:
         unbounded, as fast as the engine goes). ``max_concurrency``: segments in phase 2 at once;
-        default: the engine's ``preferred_concurrency``, else 8."""
+        default: the engine's ``preferred_concurrency``, else 8. ``preempt``: a new request's
+        first segment that finds every slot taken stops (and later restarts) a segment of a
+        request whose audio has started and which has produced nothing yet; default: on when
+        one segment runs at a time (with more slots, a newcomer gets the next free one, and a
+        batching engine would lose shared work)."""
         if max_concurrency is None:
             max_concurrency = engine.get_capabilities().preferred_concurrency or DEFAULT_MAX_CONCURRENCY
         if max_concurrency < 1:
@@ -173,6 +186,9 @@ class TwoPhaseScheduler:
         self.metrics = metrics or MetricsTracker()
         self.engine_name = engine_name or engine.get_capabilities().name
         self.max_buffered_seconds = max_buffered_seconds
+        self.preempt = max_concurrency == 1 if preempt is None else preempt
+        self.preemptions = 0
+        self._running: dict[_Slot, _Backlog] = {}  # segments holding a phase-2 slot
         self._semaphore: _PrioritySemaphore | None = None
         self._active = 0  # segments inside phase 2 right now (paused ones excluded)
         self._requests = 0  # requests between start and end of `run`
@@ -311,12 +327,18 @@ class TwoPhaseScheduler:
                 continue
             slot = _Slot(item, index)
             slots.put_nowait(slot)
-            task = asyncio.create_task(self._phase2(slot, ctx, backlog), name=f"auralis-seg-{ctx.request_id}-{index}")
-            tasks.add(task)
+            self._spawn(slot, ctx, backlog, tasks)
             index += 1
         return index
 
-    async def _phase2(self, slot: _Slot, ctx: GenerationContext, backlog: _Backlog) -> None:
+    def _spawn(self, slot: _Slot, ctx: GenerationContext, backlog: _Backlog, tasks: set[asyncio.Task[None]]) -> None:
+        slot.task = asyncio.create_task(self._phase2(slot, ctx, backlog, tasks),
+                                        name=f"auralis-seg-{ctx.request_id}-{slot.index}")
+        tasks.add(slot.task)
+
+    async def _phase2(
+        self, slot: _Slot, ctx: GenerationContext, backlog: _Backlog, tasks: set[asyncio.Task[None]]
+    ) -> None:
         assert self._semaphore is not None
         priority = slot.index
         speed = ctx.request.speed
@@ -337,7 +359,7 @@ class TwoPhaseScheduler:
                     if not backlog.has_room(slot):
                         # far enough ahead of the consumer: give the slot to others meanwhile
                         holding = False
-                        self._leave()
+                        self._leave(slot)
                         await self._enter(slot, backlog)
                         holding = True
             finally:
@@ -346,7 +368,15 @@ class TwoPhaseScheduler:
                     await aclose()
             slot.queue.put_nowait(_END)
         except asyncio.CancelledError:
-            raise
+            if not slot.preempted:
+                raise
+            slot.preempted = False  # our own preemption: queue up again (nothing was produced)
+            self._leave(slot)
+            holding = False
+            if slot.produced:  # the engine went on after the cancel; its partial audio cannot be redone
+                slot.queue.put_nowait(GenerationError(f"segment {priority} was interrupted after it started"))
+            else:
+                self._spawn(slot, ctx, backlog, tasks)
         except AuralisError as exc:
             slot.queue.put_nowait(exc)
         except Exception as exc:
@@ -356,20 +386,39 @@ class TwoPhaseScheduler:
             slot.queue.put_nowait(err)
         finally:
             if holding:
-                self._leave()
+                self._leave(slot)
 
     async def _enter(self, slot: _Slot, backlog: _Backlog) -> None:
         """Take a phase-2 slot once the request's backlog has room for this segment."""
         assert self._semaphore is not None
         while True:
             await backlog.wait_for_room(slot)
+            if self.preempt and slot.index == 0 and not backlog.started:
+                self._preempt_for_newcomer()
             await self._semaphore.acquire(slot.index)
             if backlog.has_room(slot):  # still (it may have filled while we queued for the slot)
                 self._active += 1
+                self._running[slot] = backlog
                 return
             self._semaphore.release()
 
-    def _leave(self) -> None:
+    def _preempt_for_newcomer(self) -> None:
+        """Every slot is taken: stop the most recently started segment of a request whose audio
+        is already out and which has produced nothing yet (the least work lost); it restarts
+        from scratch once a slot is free."""
         assert self._semaphore is not None
+        if self._semaphore._value > 0:
+            return
+        victims = [s for s, b in self._running.items() if b.started and s.produced == 0 and not s.preempted]
+        if victims and victims[-1].task is not None:
+            victim = victims[-1]
+            victim.preempted = True
+            victim.task.cancel()
+            self.preemptions += 1
+            log.debug("preempted segment %d of %s for a new request", victim.index, victim.item.request_id)
+
+    def _leave(self, slot: _Slot) -> None:
+        assert self._semaphore is not None
+        self._running.pop(slot, None)
         self._active -= 1
         self._semaphore.release()

@@ -84,6 +84,18 @@ def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> t
     raise EngineNotFoundError(model_name_or_path, installed)
 
 
+def set_vllm_logging_level(level: int | str) -> None:
+    """Level of vLLM's loggers (``"info"``, ``"warn"``, ``"err"`` as the original Auralis took, any
+    stdlib level name, or a number); vLLM reads ``VLLM_LOGGING_LEVEL`` when it is imported."""
+    names = {"warn": "WARNING", "err": "ERROR"}
+    value = level if isinstance(level, int) else logging.getLevelName(names.get(level.lower(), level.upper()))
+    if not isinstance(value, int):
+        raise InvalidRequestError(f"vllm_logging_level must be info, warn, err or a logging level, got {level!r}",
+                                  "vllm_logging_level")
+    os.environ["VLLM_LOGGING_LEVEL"] = logging.getLevelName(value)
+    logging.getLogger("vllm").setLevel(value)
+
+
 def _engine_for_model_id(model_id: str) -> str | None:
     """The engine whose capabilities list ``model_id`` (a hub id) among its ``model_ids``."""
     wanted = model_id.lower()
@@ -172,12 +184,16 @@ class TTS:
         voices_dir: str | os.PathLike[str] | None = None,
         max_buffered_seconds: float | None = DEFAULT_MAX_BUFFERED_SECONDS,
         scheduler_max_concurrency: int | None = None,
+        vllm_logging_level: int | str | None = None,
     ) -> None:
         """``max_concurrency``: segments synthesised at once (default: the engine's
         ``preferred_concurrency``, else 8; ``scheduler_max_concurrency`` is the original Auralis's
         name for it). ``max_buffered_seconds``: audio one request may compute ahead of a consumer
         that reads slowly (see `TwoPhaseScheduler`); ``None`` lets every request run ahead
-        unbounded. Without ``engine``, call `from_pretrained` on the instance to load one."""
+        unbounded. Without ``engine``, call `from_pretrained` on the instance to load one.
+        ``vllm_logging_level`` (the original Auralis's argument) sets the ``vllm`` logger's level."""
+        if vllm_logging_level is not None:
+            set_vllm_logging_level(vllm_logging_level)
         if max_concurrency is not None and scheduler_max_concurrency is not None:
             raise InvalidRequestError("pass max_concurrency or scheduler_max_concurrency, not both", "max_concurrency")
         self._settings = {

@@ -112,8 +112,8 @@ def test_engines_json_describes_voices_limits_and_options():
     espeak = engines["espeak"]
     assert espeak["default_voice"] == "en-us" and "en-gb" in espeak["voices"]
     assert espeak["voice_aliases"]["alloy"] == "en-us" and espeak["voice_languages"]["de"] == ["de"]
-    assert espeak["limits"] == {"sample_rate": 22050, "max_reference_files": None, "max_reference_seconds": None,
-                                "preferred_concurrency": 1}
+    assert espeak["sample_rate"] == 22050
+    assert espeak["limits"] == {"max_reference_files": None, "max_reference_seconds": None, "preferred_concurrency": 1}
     assert espeak["options_schema"]["properties"]["pitch"]["maximum"] == 100
     assert espeak["default_options"] == {"pitch": 50}
     assert espeak["deterministic"] is False and espeak["error"] is None
@@ -188,3 +188,46 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, engine):
     assert lines == ["auralis: interrupted"], stderr
     assert seconds < 5, f"took {seconds:.1f} s to exit after Ctrl-C"
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_original_server_command_maps_onto_serve():
+    """`auralis.openai` with the original flags serves the OpenAI API (eSpeak here: no XTTS weights
+    in CI); with no --model it means the original default, XTTS-v2 from AstraMindAI."""
+    import shutil
+    import socket
+
+    import httpx
+    import openai
+
+    from auralis_core.cli.openai_compat import parse
+    from auralis_core.tts import resolve_engine_name
+
+    config, level = parse([])
+    assert (config.model, config.engine_args, config.max_concurrency, level) == (
+        "AstraMindAI/xttsv2", {"gpt_model": "AstraMindAI/xtts2-gpt"}, 8, "warn")
+    assert resolve_engine_name(config.model, None) == ("xttsv2", "AstraMindAI/xttsv2")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = shutil.which("auralis.openai", path=str(Path(sys.executable).parent))
+    assert script, "the auralis.openai console script is installed with auralis-core"
+    proc = subprocess.Popen([script, "--host", "127.0.0.1", "--port", str(port), "--model", "espeak",
+                             "--max_concurrency", "2", "--vllm_logging_level", "err"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        client = openai.OpenAI(base_url=url + "/v1", api_key="none")
+        audio = client.audio.speech.create(model="tts-1", voice="alloy", input="Old flags.", response_format="wav")
+        assert audio.content[:4] == b"RIFF"
+        assert httpx.get(url + "/v1/engines").json()["data"][0]["name"] == "espeak"
+    finally:
+        proc.terminate()
+        proc.wait(30)

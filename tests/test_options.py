@@ -155,3 +155,41 @@ def test_preferred_concurrency_is_the_default():
         assert tts.scheduler.max_concurrency == 1
     with TTS(Single(), max_concurrency=4) as tts:
         assert tts.scheduler.max_concurrency == 4
+
+
+def test_claims_path_routes_a_layout_without_config_json(tmp_path):
+    from pathlib import Path
+
+    from auralis_core.registry.registry import register_engine, unregister_engine
+    from auralis_core.tts import resolve_engine_name
+
+    class OnnxTone(ToneEngine):
+        @classmethod
+        def claims_path(cls, path: Path) -> bool:
+            return path.suffix == ".onnx" or (path.is_dir() and any(path.glob("*.onnx")))
+
+    voice = tmp_path / "voice.onnx"
+    voice.write_bytes(b"not really onnx")
+    (tmp_path / "empty").mkdir()
+    register_engine("onnx-tone", OnnxTone)
+    try:
+        assert resolve_engine_name(str(voice), None) == ("onnx-tone", str(voice))
+        assert resolve_engine_name(str(tmp_path), None) == ("onnx-tone", str(tmp_path))
+        with pytest.raises(Exception, match="has no config.json"):
+            resolve_engine_name(str(tmp_path / "empty"), None)
+    finally:
+        unregister_engine("onnx-tone")
+
+
+def test_checks_use_the_loaded_engines_capabilities():
+    """A checkpoint may add languages: the instance's capabilities decide, not the class's."""
+    import dataclasses
+
+    class Multilingual(ToneEngine):
+        def get_capabilities(self):
+            return dataclasses.replace(ToneEngine.capabilities, languages=("en", "de", "fr"))
+
+    with TTS(Multilingual()) as tts:
+        assert tts.generate_speech("Bonjour.", language="fr").duration > 0
+    with TTS(ToneEngine()) as tts, pytest.raises(InvalidRequestError, match="'fr' is not supported"):
+        tts.generate_speech("Bonjour.", language="fr")

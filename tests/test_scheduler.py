@@ -225,6 +225,42 @@ async def test_first_segments_jump_ahead_of_deep_lookahead():
     await long
 
 
+async def test_a_newcomer_preempts_a_running_segment_of_a_started_request():
+    """One slot, long segments: the newcomer's first segment stops the other request's running
+    segment (which has produced nothing yet) instead of waiting for it; that segment restarts
+    and the long request still gets every chunk, in order, with the right samples."""
+    engine = ScriptedEngine()
+    scheduler = TwoPhaseScheduler(engine)  # ScriptedEngine: no preference -> 8 slots, no preemption
+    assert not scheduler.preempt
+    scheduler = TwoPhaseScheduler(engine, max_concurrency=1)
+    assert scheduler.preempt
+    script = [SegmentScript(0.0, 1)] + [SegmentScript(0.3, 1)] * 3
+    long_request = TTSRequest("x", options={"script": script, "tag": 1})
+    long = asyncio.create_task(_collect(scheduler, long_request))
+    await asyncio.sleep(0.05)  # segment 0 is out, segment 1 is running its 0.3 s
+    started = asyncio.get_running_loop().time()
+    first = await scheduler.run(TTSRequest("y", options={"script": [SegmentScript(0.01, 1)], "tag": 2})).__anext__()
+    waited = asyncio.get_running_loop().time() - started
+    assert first.samples[0] == np.float32(2e-3)
+    assert waited < 0.15, f"new request waited {waited:.3f}s behind a running segment"
+    assert scheduler.preemptions == 1
+    chunks = await long
+    assert [c.samples[0] for c in chunks] == _expected_values(1, script)
+    assert scheduler.in_flight == 0 and scheduler.queue_depth == 0
+    assert not leaked_tasks()
+
+
+async def test_no_preemption_before_a_request_has_audio():
+    """Two newcomers never preempt each other: only requests with audio out can be stopped."""
+    engine = ScriptedEngine()
+    scheduler = TwoPhaseScheduler(engine, max_concurrency=1)
+    one = asyncio.create_task(_collect(scheduler, TTSRequest("a", options={"script": [SegmentScript(0.1, 1)], "tag": 1})))
+    await asyncio.sleep(0.02)
+    two = await _collect(scheduler, TTSRequest("b", options={"script": [SegmentScript(0.0, 1)], "tag": 2}))
+    assert len(await one) == 1 and len(two) == 1
+    assert scheduler.preemptions == 0
+
+
 async def test_fifty_concurrent_requests_through_facade():
     from toy_engine import ToneEngine
 

@@ -51,7 +51,6 @@ class ToneEngine(BaseAsyncTTSEngine):
         return cls(**kwargs)
 
     async def get_generation_context(self, request: TTSRequest) -> GenerationContext:
-        request.validate_for(self.capabilities)
         voice = request.voice or self.capabilities.default_voice
         if request.voice_profile is None and voice not in self.capabilities.voices:
             raise VoiceNotFoundError(voice, self.capabilities.voices)

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 class EngineLimits(BaseModel):
     """What one request may ask of the engine."""
 
-    sample_rate: int
     max_reference_files: int | None = Field(None, description="reference clips per cloning request (cloning engines)")
     max_reference_seconds: float | None = Field(None, description="audio read from each reference clip")
     preferred_concurrency: int | None = Field(None, description="segments the engine runs best at once")
@@ -29,6 +28,7 @@ class EngineDescription(BaseModel):
     description: str = ""
     package: str | None = None
     version: str | None = None
+    sample_rate: int | None = None
     languages: list[str] = Field(default_factory=list)
     voices: list[str] = Field(default_factory=list)
     default_voice: str | None = None
@@ -50,14 +50,14 @@ class EngineDescription(BaseModel):
 def _from_capabilities(caps: EngineCapabilities, conditioning: ConditioningConfig | None) -> dict[str, Any]:
     cloning = conditioning is not None and caps.voice_cloning
     return {
-        "name": caps.name, "description": caps.description, "languages": list(caps.languages),
+        "name": caps.name, "description": caps.description, "sample_rate": caps.sample_rate,
+        "languages": list(caps.languages),
         "voices": list(caps.voices), "default_voice": caps.default_voice, "voice_aliases": dict(caps.voice_aliases),
         "voice_languages": {voice: list(langs) for voice, langs in caps.voice_languages.items()},
         "voice_cloning": caps.voice_cloning, "streaming": caps.streaming, "native_speed": caps.native_speed,
         "auto_language": caps.auto_language, "deterministic": caps.deterministic,
         "model_types": list(caps.model_types), "model_ids": list(caps.model_ids),
         "limits": EngineLimits(
-            sample_rate=caps.sample_rate,
             max_reference_files=conditioning.max_reference_files if cloning else None,
             max_reference_seconds=conditioning.max_reference_seconds if cloning else None,
             preferred_concurrency=caps.preferred_concurrency,

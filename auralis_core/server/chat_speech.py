@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidRequestError
+from ..options import EngineOptions
 from ..output import TTSOutput
 from ..request import TTSRequest
 from .encoding import AudioStreamEncoder
@@ -79,6 +80,8 @@ class SentenceSpeaker:
     voice: str | None
     language: str
     encoder: AudioStreamEncoder
+    options: EngineOptions | None = None
+    """The engine options of every sentence (validated once, when the chat request was planned)."""
     lookahead: int = SPEECH_LOOKAHEAD
     audio_seconds: float = 0.0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)  # every task of ours, for `aclose`
@@ -94,7 +97,8 @@ class SentenceSpeaker:
             try:
                 async for text in sentences:
                     await room.acquire()
-                    request = TTSRequest(text=text, voice=self.voice, language=self.language, stream=True)
+                    request = TTSRequest(text=text, voice=self.voice, language=self.language, stream=True,
+                                         options=self.options or {})
                     sentence = _SentenceAudio(self.tts, request)
                     self.tasks.append(sentence.task)
                     ready.put_nowait(sentence)

@@ -125,6 +125,7 @@ class ChatAudioParams(BaseModel):
     model_config = ConfigDict(extra="allow")
     voice: str | VoiceObject = "alloy"
     format: Literal["pcm16", "wav", "mp3", "opus", "flac", "aac"] = "pcm16"
+    options: dict[str, Any] | None = Field(None, description="engine options for the spoken reply (Auralis)")
 
 
 class ChatRequest(BaseModel):

@@ -30,6 +30,7 @@ from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
 from ..errors import InvalidRequestError
+from ..options import EngineOptions
 from ..request import TTSRequest
 from ..text_stream import SentenceBuffer
 from .chat_schemas import (
@@ -99,6 +100,7 @@ class ChatPlan:
     voice: str | None
     language: str
     encoder: AudioStreamEncoder
+    options: EngineOptions | None = None
 
 
 @dataclass
@@ -134,7 +136,7 @@ class ChatSession:
         self.reply: UpstreamReply | None = None
         self._events: AsyncIterator[UpstreamEvent] | None = None
         self._first: UpstreamEvent | None = None
-        self.speaker = SentenceSpeaker(tts, plan.voice, plan.language, plan.encoder)
+        self.speaker = SentenceSpeaker(tts, plan.voice, plan.language, plan.encoder, plan.options)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
@@ -313,7 +315,8 @@ class ServingChat:
         try:
             voice = voice_for_request(tts, config, params.voice, body.language)
             language = body.language or "auto"
-            TTSRequest(text="probe", voice=voice, language=language).validate_for(tts.capabilities)
+            probe = TTSRequest(text="probe", voice=voice, language=language,
+                               options={**config.options, **(params.options or {})}).resolved_for(tts.engine)
             encoder = AudioStreamEncoder(_FORMATS[params.format], tts.capabilities.sample_rate, OPENAI_PCM_RATE)
             target = resolve_target(config.llm_base_url, config.llm_api_key, config.llm_allowed_urls,
                                     body.llm_base_url, body.llm_api_key)
@@ -324,7 +327,7 @@ class ServingChat:
         except Exception as exc:
             raise to_api_error(exc) from exc
         speak = body.modalities is None or "audio" in body.modalities
-        return ChatPlan(target, data, payload["model"], body.stream, speak, voice, language, encoder)
+        return ChatPlan(target, data, payload["model"], body.stream, speak, voice, language, encoder, probe.options)
 
     async def create(self, body: ChatRequest, request: Request) -> Response:
         tts = self.runtime.ready_tts()

@@ -60,13 +60,25 @@ def resolve_voice(tts: TTS, config: ServerConfig, voice: str | VoiceObject | Non
 
 
 def voice_for_request(tts: TTS, config: ServerConfig, voice: str | VoiceObject | None, language: str | None) -> str | None:
-    """``resolve_voice``, except that an OpenAI alias yields to an explicit language when the
-    engine's voices are its languages (eSpeak): the language then picks the voice."""
+    """``resolve_voice``, except that an OpenAI alias yields to an explicit language it does not
+    speak: then the first voice that the engine's ``voice_languages`` lists for that language (or
+    the engine's own choice by language, when it lists none)."""
     resolved, via_alias = resolve_voice(tts, config, voice)
-    caps = tts.capabilities
-    if via_alias and language and set(caps.voices) == set(caps.languages):
-        return None
-    return resolved
+    if not via_alias or not language or language == "auto":
+        return resolved
+    spoken = tts.capabilities.voice_languages
+    if not spoken:
+        return resolved
+    if _speaks(spoken.get(resolved or tts.capabilities.default_voice or "", ()), language):
+        return resolved
+    exact = (name for name, langs in spoken.items() if language.lower() in (c.lower() for c in langs))
+    return next(exact, None) or next((name for name, langs in spoken.items() if _speaks(langs, language)), None)
+
+
+def _speaks(languages: tuple[str, ...] | list[str], language: str) -> bool:
+    """``language`` or its base (``de`` for ``de-at``) is among ``languages``."""
+    wanted = language.lower()
+    return any(code.lower() in (wanted, wanted.split("-")[0]) for code in languages)
 
 
 def decode_speaker_audio(clips: list[str], limit: int) -> list[bytes]:

@@ -138,3 +138,20 @@ def test_text_only_and_errors(voice_server, upstream):
     override = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "llm_base_url": upstream.url + "/v1",
                 "modalities": ["text"], "llm_api_key": "client-key"}
     assert httpx.post(voice_server.url + "/v1/chat/completions", json=override).json()["choices"][0]["message"]["content"] == "".join(REPLY)
+
+
+def test_spoken_reply_takes_engine_options(voice_server, upstream):
+    """`audio.options` shape the spoken reply (checked before the upstream is called) and never
+    travel upstream."""
+    base = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "stream": False,
+            "modalities": ["text", "audio"]}
+    calls = len(upstream.seen)
+    bad = {**base, "audio": {"voice": "alloy", "format": "wav", "options": {"pitch": 500}}}
+    err = assert_error(httpx.post(voice_server.url + "/v1/chat/completions", json=bad), 400, "pitch")
+    assert "valid options: pitch" in err["message"] and len(upstream.seen) == calls
+    good = {**base, "audio": {"voice": "alloy", "format": "wav", "options": {"pitch": 90}}}
+    reply = httpx.post(voice_server.url + "/v1/chat/completions", json=good, timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["choices"][0]["message"]["audio"]["data"]
+    sent = upstream.seen[-1]["body"]
+    assert "audio" not in sent and "options" not in json.dumps(sent)
