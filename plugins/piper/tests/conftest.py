@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # vits_model; appended, so no other folder's conftest is shadowed
 
 from vits_model import build_voice
 

@@ -17,7 +17,7 @@ from auralis_core import TTS, TTSOutput
 from auralis_core.server import ServerConfig, create_app
 from auralis_core.server.config import OPENAI_VOICES
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "server"))
+sys.path.append(str(Path(__file__).resolve().parents[3] / "tests" / "server"))  # livesrv; appended: never shadows a conftest
 from livesrv import LiveServer, wait_for
 
 
