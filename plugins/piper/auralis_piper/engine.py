@@ -44,7 +44,6 @@ from .voices import (
     looks_like_voice_path,
 )
 
-
 LONG_TEXT_SENTENCES = 8
 """A request with this many sentences keeps several cores busy by itself: worth single-thread
 sessions (a short one-shot text is done before their build would pay off)."""
