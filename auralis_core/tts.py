@@ -32,11 +32,18 @@ from .voices import VoiceProfile, VoiceStore, validate_voice_name
 
 log = logging.getLogger("auralis.tts")
 
-DEFAULT_ENGINE = "espeak"
+DEFAULT_ENGINE = "piper"
+"""The engine used when none is named: Piper (natural speech, bundled voice) where installed..."""
+FALLBACK_ENGINE = "espeak"
+"""... else eSpeak NG (no model files at all)."""
 
 
 def _default_engine() -> str:
-    return os.environ.get("AURALIS_DEFAULT_ENGINE", DEFAULT_ENGINE)
+    chosen = os.environ.get("AURALIS_DEFAULT_ENGINE")
+    if chosen:
+        return chosen
+    installed = {spec.name for spec in list_engines()}
+    return DEFAULT_ENGINE if DEFAULT_ENGINE in installed or FALLBACK_ENGINE not in installed else FALLBACK_ENGINE
 
 
 def resolve_engine_name(model_name_or_path: str | None, engine: str | None) -> tuple[str, str | None]:

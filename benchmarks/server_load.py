@@ -127,9 +127,14 @@ class ServerProcess:
                "--max-body-mb", str(args.max_body_mb), "--log-level", "warning"]
         if llm_url:
             cmd += ["--llm-url", llm_url]
+        return cls.launch(cmd, port)
+
+    @classmethod
+    def launch(cls, cmd: list[str], port: int, timeout: float = 120) -> ServerProcess:
+        """Run ``cmd`` (an ``auralis serve`` listening on ``port``) and wait until it is ready."""
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         server = cls(proc, f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 if httpx.get(server.url + "/health/ready", timeout=1).status_code == 200:

@@ -40,7 +40,7 @@ def test_speak_from_stdin_and_file_and_format(tmp_path):
     assert run("speak", "-f", str(text_file), "-o", str(flac)).returncode == 0
     assert flac.read_bytes()[:4] == b"fLaC"
     wav = tmp_path / "b.wav"
-    result = run("speak", "-o", str(wav), "--voice", "en-gb", "--speed", "1.5", input="And from standard input.")
+    result = run("speak", "--engine", "espeak", "-o", str(wav), "--voice", "en-gb", "--speed", "1.5", input="And from standard input.")
     assert result.returncode == 0, result.stderr
     assert TTSOutput.from_file(wav).duration > 0.5
 
@@ -56,15 +56,15 @@ def test_progress_on_long_input(tmp_path):
     ("args", "needle"),
     [
         (["speak", "hi", "--engine", "nope"], "unknown engine 'nope'; installed engines:"),
-        (["speak", "hi", "--voice", "no-such-voice"], "unknown voice 'no-such-voice'"),
-        (["speak", "hi", "--language", "xx-nope"], "language 'xx-nope' is not supported by engine 'espeak'"),
+        (["speak", "hi", "--engine", "espeak", "--voice", "no-such-voice"], "unknown voice 'no-such-voice'"),
+        (["speak", "hi", "--engine", "espeak", "--language", "xx-nope"], "language 'xx-nope' is not supported by engine 'espeak'"),
         (["speak", "hi", "--speed", "-1"], "speed must be in [0.25, 4.0]"),
         (["speak", "   "], "text is empty"),
         (["speak", "hi", "--speed", "nan"], "speed must be in [0.25, 4.0], got nan"),
-        (["speak", "..."], "nothing to speak"),
-        (["speak", "hi", "--option", "bogus=1"], "unknown option 'bogus' for engine 'espeak'; valid options: pitch"),
-        (["speak", "hi", "--option", "pitch=500"], "invalid option 'pitch' for engine 'espeak'"),
-        (["speak", "hi", "--engine-arg", "bogus=1"], "engine 'espeak' does not take the keyword argument 'bogus'"),
+        (["speak", "...", "--engine", "espeak"], "nothing to speak"),
+        (["speak", "hi", "--engine", "espeak", "--option", "bogus=1"], "unknown option 'bogus' for engine 'espeak'; valid options: pitch"),
+        (["speak", "hi", "--engine", "espeak", "--option", "pitch=500"], "invalid option 'pitch' for engine 'espeak'"),
+        (["speak", "hi", "--engine", "espeak", "--engine-arg", "bogus=1"], "engine 'espeak' does not take the keyword argument 'bogus'"),
     ],
 )
 def test_errors_are_one_clear_line(args, needle, tmp_path):
@@ -114,8 +114,8 @@ def test_version_lists_core_and_each_engine_distribution():
 
 def test_speak_option_changes_the_voice(tmp_path):
     plain, high = tmp_path / "plain.wav", tmp_path / "high.wav"
-    assert run("speak", "Pitch test.", "-o", str(plain)).returncode == 0
-    result = run("speak", "Pitch test.", "-o", str(high), "--option", "pitch=95")
+    assert run("speak", "Pitch test.", "--engine", "espeak", "-o", str(plain)).returncode == 0
+    result = run("speak", "Pitch test.", "--engine", "espeak", "-o", str(high), "--option", "pitch=95")
     assert result.returncode == 0, result.stderr
     assert not np.array_equal(TTSOutput.from_file(plain).samples, TTSOutput.from_file(high).samples)
 

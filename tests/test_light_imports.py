@@ -50,7 +50,7 @@ def test_listing_engines_imports_no_model_or_server_code():
             "from auralis_core.cli.main import main\n"
             "sys.argv = ['auralis', 'engines']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'fastapi', 'uvicorn', 'av', 'auralis_espeak.engine', 'auralis_xttsv2.engine', 'tokenizers') if m in sys.modules]\n"
+            "heavy = [m for m in ('torch', 'fastapi', 'uvicorn', 'av', 'auralis_espeak.engine', 'auralis_xttsv2.engine', 'auralis_piper.engine', 'onnxruntime', 'onnx', 'piper', 'tokenizers') if m in sys.modules]\n"
             "print('HEAVY', heavy)\n",
         ],
         capture_output=True,

@@ -126,7 +126,7 @@ def _decode(data: bytes, source: str) -> str:
 @click.argument("text", required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("output.wav"), show_default=True, help="Output file; the extension picks the format.")
 @click.option("-f", "--file", "text_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the text from a file.")
-@click.option("--engine", help="Engine name (see `auralis engines`). Default: espeak.")
+@click.option("--engine", help="Engine name (see `auralis engines`). Default: piper if installed, else espeak.")
 @click.option("--model", help="Checkpoint directory or hub id for the engine.")
 @click.option("--voice", help="Built-in or registered voice name.")
 @click.option("--speaker", "speaker_files", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Reference audio for voice cloning (repeatable).")
@@ -213,7 +213,7 @@ def engines(as_json: bool) -> None:
             rows.append({"name": spec.name, "package": spec.package or "-", "version": spec.version or "-", "languages": [], "sample_rate": None, "capabilities": "-", "error": str(exc)})
     failures = [{"plugin": f.plugin, "error": f.error} for f in plugin_failures()]
     if not rows:
-        click.echo("no engines installed (pip install auralis-espeak or auralis-xttsv2)")
+        click.echo("no engines installed (pip install auralis-piper, auralis-espeak or auralis-xttsv2)")
     else:
         click.echo(f"{'NAME':<12} {'PACKAGE':<18} {'VERSION':<9} {'RATE':>6}  {'CAPABILITIES':<28} LANGUAGES")
         for row in rows:
@@ -227,7 +227,7 @@ def engines(as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--engine", help="Engine name. Default: espeak.")
+@click.option("--engine", help="Engine name. Default: piper if installed, else espeak.")
 @click.option("--model", help="Checkpoint directory or hub id (voices can depend on the checkpoint).")
 @click.option("--voices-dir", type=click.Path(file_okay=False), help="Directory of registered voices to include.")
 def voices(engine: str | None, model: str | None, voices_dir: str | None) -> None:

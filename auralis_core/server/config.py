@@ -31,7 +31,7 @@ class ServerConfig(BaseModel):
     """Configuration of one server process (one engine, one model). The single source of the
     server's settings and defaults: `auralis serve`'s flags are generated from these fields."""
 
-    engine: str | None = Field(None, description="engine name (see `auralis engines`); default: espeak")
+    engine: str | None = Field(None, description="engine name (see `auralis engines`); default: piper if installed, else espeak")
     model: str | None = Field(None, description="checkpoint directory or hub id for the engine")
     engine_args: dict[str, Any] = Field(
         default_factory=dict, description="keyword argument for the engine's from_pretrained, e.g. backend=vllm",

@@ -20,9 +20,16 @@ def tts():
     instance.shutdown()
 
 
-def test_is_the_default_engine():
-    with TTS.from_pretrained() as default:
-        assert default.engine_name == "espeak"
+def test_is_the_default_engine_where_piper_is_not_installed():
+    from auralis_core.registry.registry import list_engines, reset_registry, unregister_engine
+
+    try:
+        list_engines()  # discover first, then hide piper
+        unregister_engine("piper")  # as if auralis-piper were not installed
+        with TTS.from_pretrained() as default:
+            assert default.engine_name == "espeak"
+    finally:
+        reset_registry()  # rediscover every installed engine
 
 
 def test_voices_and_languages_come_from_espeak():
