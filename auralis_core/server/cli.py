@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
 import click
 
 from ..cli.engine_args import ENGINE_ARG_HELP, parse_engine_args
@@ -29,7 +27,7 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--max-concurrency", type=click.IntRange(min=1), default=8, show_default=True, help="Segments synthesised at once.")
 @click.option("--max-queue", type=click.IntRange(min=0), default=32, show_default=True, help="Requests that may wait before 429.")
 @click.option("--request-timeout", type=float, help="Seconds per synthesis request.")
-@click.option("--voices-dir", type=click.Path(file_okay=False, path_type=Path), help="Where uploaded voices are kept.")
+@click.option("--voices-dir", help="Where uploaded voices are kept: a directory or an fsspec URL (shared by all replicas).")
 @click.option("--cors-origins", multiple=True, help="Allowed CORS origin (repeatable, or comma-separated).")
 @click.option("--max-input-chars", type=click.IntRange(min=1), default=4096, show_default=True)
 @click.option("--max-upload-mb", type=float, default=10.0, show_default=True, help="Voice upload limit.")
@@ -46,15 +44,23 @@ def _aliases(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="Seconds the upstream LLM may stay silent; --request-timeout bounds its whole reply.")
 @click.option("--graceful-timeout", type=float, default=30.0, show_default=True, help="Seconds to finish in-flight requests on shutdown.")
+@click.option("--ray", "ray", is_flag=True, help="Serve through Ray Serve replicas (pip install 'auralis-core[ray]'; docs/scale-out.md).")
+@click.option("--ray-address", help="Ray cluster to join (default: start a local one on 127.0.0.1).")
+@click.option("--replicas", type=click.IntRange(min=1), help="Replicas with --ray (default 1).")
+@click.option("--autoscale", metavar="MIN:MAX", help="Autoscale replicas with --ray between MIN and MAX.")
+@click.option("--gpus-per-replica", type=click.FloatRange(min=0), default=0.0, show_default=True, help="GPUs per replica with --ray.")
+@click.option("--cpus-per-replica", type=click.FloatRange(min=0), default=1.0, show_default=True, help="CPUs per replica with --ray.")
+@click.option("--ray-num-cpus", type=click.IntRange(min=1), help="CPUs of the local Ray cluster (default: all).")
 @click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE", help=ENGINE_ARG_HELP)
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def serve(
     engine: str | None, model: str | None, host: str, port: int, api_key: str | None, max_concurrency: int,
-    max_queue: int, request_timeout: float | None, voices_dir: Path | None, cors_origins: tuple[str, ...],
+    max_queue: int, request_timeout: float | None, voices_dir: str | None, cors_origins: tuple[str, ...],
     max_input_chars: int, max_upload_mb: float, max_body_mb: float | None, public_docs: bool,
     served_model_names: tuple[str, ...], voice_aliases: tuple[str, ...],
     llm_url: str | None, llm_api_key: str | None, llm_model: str | None, llm_allowed_urls: tuple[str, ...],
-    llm_timeout: float, graceful_timeout: float,
+    llm_timeout: float, graceful_timeout: float, ray: bool, ray_address: str | None, replicas: int | None,
+    autoscale: str | None, gpus_per_replica: float, cpus_per_replica: float, ray_num_cpus: int | None,
     engine_args: tuple[str, ...], log_level: str,
 ) -> None:
     """Run the OpenAI-compatible HTTP server (speech, voices, models, voice chat, metrics)."""
@@ -74,8 +80,14 @@ def serve(
         served_model_names=list(served_model_names) or list(OPENAI_SPEECH_MODELS),
         voice_aliases=_aliases(voice_aliases), llm_base_url=llm_url, llm_api_key=llm_api_key, llm_model=llm_model,
         llm_allowed_urls=list(llm_allowed_urls), llm_timeout=llm_timeout, graceful_shutdown_timeout=graceful_timeout,
-        engine_args=parse_engine_args(engine_args),
+        engine_args=parse_engine_args(engine_args), ray=ray, ray_address=ray_address, replicas=replicas,
+        autoscale=autoscale, gpus_per_replica=gpus_per_replica, cpus_per_replica=cpus_per_replica,
+        ray_num_cpus=ray_num_cpus,
     )
+    if config.ray:
+        from .ray_serve import run_with_ray
+
+        raise SystemExit(run_with_ray(config, log_level))
     logging.getLogger("auralis.server").info("serving engine %s on http://%s:%d", engine or "default", host, port)
     uvicorn.run(
         create_app(config),
