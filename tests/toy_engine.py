@@ -38,8 +38,8 @@ class ToneEngine(BaseAsyncTTSEngine):
         default_voice="low",
     )
 
-    def __init__(self, delays: dict[int, float] | None = None, fail_on: set[int] | None = None, chunks_per_segment: int = 2) -> None:
-        self.delays = delays or {}
+    def __init__(self, delays: dict[int, float] | dict[str, float] | None = None, fail_on: set[int] | None = None, chunks_per_segment: int = 2) -> None:
+        self.delays = {int(k): float(v) for k, v in (delays or {}).items()}  # JSON config: string keys
         self.fail_on = fail_on or set()
         self.chunks_per_segment = chunks_per_segment
         self.active = 0
