@@ -132,13 +132,14 @@ def deploy(config: ServerConfig, setup: Callable[[], None] | None = None, name: 
     serve.run(build_app(config, setup), name=name, route_prefix="/", blocking=False)
 
 
-def drain(timeout: float, name: str = APP_NAME, proxies: bool = False) -> bool:
+def drain(timeout: float, name: str = APP_NAME, proxies: bool = False, port: int | None = None) -> bool:
     """Remove the application: the proxy stops routing to it at once, and the call returns when
     its replicas have finished their in-flight requests (Serve bounds that by the deployment's
     graceful timeout). With ``proxies`` (before Serve itself is shut down) it then waits until
     the HTTP proxies have written every response to its client too: a replica finishes an audio
     stream as fast as it computes it, the proxy may hold seconds of it for a client that reads at
-    playback speed. Returns False if ``timeout`` ran out first."""
+    playback speed (``port``: the proxy's, to wait for the kernel to send what it holds too).
+    Returns False if ``timeout`` ran out first."""
     import time
 
     import ray
@@ -157,7 +158,44 @@ def drain(timeout: float, name: str = APP_NAME, proxies: bool = False) -> bool:
         pending = [h for h, done in zip(pending, ray.get([h.is_drained.remote() for h in pending])) if not done]
         if pending:
             time.sleep(0.2)
-    return not pending
+    return not pending and _wait_until_sent(port, deadline)
+
+
+def _wait_until_sent(port: int | None, deadline: float) -> bool:
+    """A drained proxy has handed its last bytes to the kernel; for a client that reads slowly
+    they may still be queued in the socket (megabytes on loopback), and stopping the proxy now
+    would reset the connection. Wait until no connection of ``port`` has unsent bytes (Linux's
+    /proc/net/tcp; elsewhere there is nothing to wait on)."""
+    import time
+
+    if port is None:
+        return True
+    quiet = 0
+    while time.monotonic() < deadline:
+        queued = _unsent_bytes(port)
+        if queued is None:
+            return True
+        quiet = quiet + 1 if queued == 0 else 0
+        if quiet >= 2:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _unsent_bytes(port: int) -> int | None:
+    total, readable = 0, False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.readlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                total += int(fields[4].split(":")[0], 16)
+    return total if readable else None
 
 
 def run_with_ray(config: ServerConfig, log_level: str = "info") -> int:
@@ -196,7 +234,7 @@ def run_with_ray(config: ServerConfig, log_level: str = "info") -> int:
             pass
         log.info("%s: draining in-flight requests (up to %.0f s)", received[0], config.graceful_shutdown_timeout)
         signal.signal(signal.SIGINT, previous[signal.SIGINT])  # a second Ctrl-C aborts the drain
-        if not drain(config.graceful_shutdown_timeout, proxies=started):
+        if not drain(config.graceful_shutdown_timeout, proxies=started, port=config.port if started else None):
             log.warning("graceful timeout reached with responses still in flight")
         return 0
     finally:
