@@ -125,6 +125,16 @@ def build_app(config: ServerConfig, setup: Callable[[], None] | None = None) -> 
     return deployment.bind(config.model_dump(mode="json"), setup)
 
 
+def app_builder(args: dict[str, Any]) -> Application:
+    """Serve's application-builder entry (``import_path: auralis_core.server.ray_serve:app_builder``)
+    for ``serve run``, ``serve deploy`` and KubeRay's ``RayService``: ``args`` are `ServerConfig`
+    fields (``engine``, ``model``, ``replicas``, ``autoscale: "1:4"``, ``gpus_per_replica``, ...);
+    HTTP host and port are then Serve's ``http_options``; the API key may come from the
+    environment (``AURALIS_API_KEY``) of the process that builds the app."""
+    args = {"api_key": os.environ.get("AURALIS_API_KEY"), **args}  # a secret stays out of the manifest
+    return build_app(ServerConfig.model_validate({**args, "ray": True}))
+
+
 def deploy(config: ServerConfig, setup: Callable[[], None] | None = None, name: str = APP_NAME) -> None:
     """Start Serve's HTTP proxy on ``config.host:port`` (if not running) and deploy; returns once
     every initial replica has loaded its engine (Serve's RUNNING)."""
