@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 import click
 
 from ..cli.engine_args import ENGINE_ARG_HELP, parse_engine_args

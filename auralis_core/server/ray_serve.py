@@ -232,7 +232,7 @@ def run_with_ray(config: ServerConfig, log_level: str = "info") -> int:
     try:
         try:
             deploy(config)
-        except Exception as exc:  # a replica that cannot load: Serve gives up after its retries
+        except Exception as exc:  # noqa: BLE001 - whatever Serve raises when replicas cannot load (after its retries)
             log.error("deployment failed: %s", exc)
             return 1
         scale = (f"{config.autoscale[0]}-{config.autoscale[1]} replicas (autoscaling)" if config.autoscale

@@ -57,11 +57,12 @@ def test_sigterm_drains_a_slow_stream_and_leaves_no_ray_process(tmp_path):
         port = s.getsockname()[1]
     auralis = str(Path(sys.executable).with_name("auralis"))
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    proc = subprocess.Popen(
-        [auralis, "serve", "--ray", "--engine", "espeak", "--replicas", "2", "--cpus-per-replica", "0.5",
-         "--ray-num-cpus", "2", "--port", str(port), "--graceful-timeout", "30", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=open(tmp_path / "serve.err", "w"), text=True, env=env, start_new_session=True,
-    )
+    with open(tmp_path / "serve.err", "w") as err:
+        proc = subprocess.Popen(
+            [auralis, "serve", "--ray", "--engine", "espeak", "--replicas", "2", "--cpus-per-replica", "0.5",
+             "--ray-num-cpus", "2", "--port", str(port), "--graceful-timeout", "30", "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=err, text=True, env=env, start_new_session=True,
+        )
     try:
         ready = proc.stdout.readline()
         assert "ready on" in ready, (tmp_path / "serve.err").read_text()[-3000:]
