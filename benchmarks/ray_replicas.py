@@ -1,11 +1,21 @@
 """Throughput of `auralis serve --ray` with 1 and with 2 CPU replicas of a CPU-bound engine.
 
-One local Ray cluster (``--num-cpus``, default: every core); for each replica count the same
-eSpeak application is deployed and driven by ``--clients`` concurrent streaming clients sending
-``--requests`` requests of one long text as Opus (synthesis and encoding run in the replica, so
-the replica's CPU is what is measured, not the proxy's copying of raw PCM). Reported per row:
-audio seconds per wall second, first-byte p50/p95, and how requests spread over replicas; then
-throughput(2) / throughput(1). Prints a table, writes JSON.
+One local Ray cluster (``--num-cpus``, default: every core, and one CPU reserved per replica,
+so Ray gives each replica one intra-op thread). For each replica count the same application is
+deployed and driven by ``--clients`` concurrent streaming clients through Serve's proxy. The
+replica counts are measured in turns (``--rounds`` times each: 1, 2, 1, 2, ...) so that a
+machine whose load drifts affects both alike; each row is the median round. Reported: audio
+seconds per wall second, first-byte p50/p95, how requests spread over replicas; then
+throughput(2) / throughput(1).
+
+Engines (``--engine``):
+
+* ``xttsv2`` (default): the XTTS-v2 test checkpoint of ``plugins/xttsv2`` on CPU PyTorch, a
+  CPU-bound engine (one replica's GPT loop keeps one core busy), native-rate PCM out;
+* ``espeak``: eSpeak NG, which makes audio ~400x faster than real time, so that the raw PCM the
+  proxy relays (tens of MB/s through one proxy process) is what limits it, not the replicas.
+
+Prints a table, writes JSON.
 
     python benchmarks/ray_replicas.py
     python benchmarks/ray_replicas.py --quick
@@ -27,8 +37,10 @@ from pathlib import Path
 
 import httpx
 
-TEXT = ("Scaling out means more replicas behind one endpoint. Each replica owns its engine and "
-        "its share of the processor. The proxy routes every request to a replica with room. ") * 6
+SENTENCES = ("Scaling out means more replicas behind one endpoint. Each replica owns its engine and "
+             "its share of the processor. The proxy routes every request to a replica with room. ")
+TEXTS = {"espeak": SENTENCES * 24, "xttsv2": SENTENCES}
+FIXTURE = Path(__file__).resolve().parents[1] / "plugins" / "xttsv2" / "tests" / "fixtures" / "xtts_small"
 
 
 @dataclass
@@ -43,10 +55,11 @@ class Row:
     spread: dict[str, int] = field(default_factory=dict)
 
 
-async def one(client: httpx.AsyncClient, url: str) -> tuple[float, float, str]:
+async def one(client: httpx.AsyncClient, url: str, text: str, fmt: str) -> tuple[float, float, str]:
     from auralis_core import TTSOutput
 
-    body = {"model": "tts-1", "input": TEXT, "voice": "alloy", "response_format": "opus"}
+    body = {"model": "tts-1", "input": text, "voice": "alloy", "response_format": fmt, "native_sample_rate": True,
+            "language": "en"}
     start = time.perf_counter()
     first = None
     data = bytearray()
@@ -56,7 +69,9 @@ async def one(client: httpx.AsyncClient, url: str) -> tuple[float, float, str]:
         async for chunk in response.aiter_raw():
             first = first if first is not None else time.perf_counter() - start
             data += chunk
-    path = Path(f"/tmp/ray_replicas_{os.getpid()}.opus")
+    if fmt == "pcm":
+        return len(data) / 2 / int(response.headers["x-sample-rate"]), first or 0.0, replica
+    path = Path(f"/tmp/ray_replicas_{os.getpid()}.{fmt}")
     path.write_bytes(bytes(data))
     try:
         seconds = TTSOutput.from_file(path).duration
@@ -65,7 +80,7 @@ async def one(client: httpx.AsyncClient, url: str) -> tuple[float, float, str]:
     return seconds, first or 0.0, replica
 
 
-async def drive(url: str, clients: int, requests: int) -> tuple[float, list[tuple[float, float, str]]]:
+async def drive(url: str, clients: int, requests: int, text: str, fmt: str) -> tuple[float, list[tuple[float, float, str]]]:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(requests):
         queue.put_nowait(i)
@@ -74,7 +89,7 @@ async def drive(url: str, clients: int, requests: int) -> tuple[float, list[tupl
         async def worker() -> None:
             while not queue.empty():
                 queue.get_nowait()
-                results.append(await one(client, url))
+                results.append(await one(client, url, text, fmt))
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
@@ -89,14 +104,17 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--engine", default="xttsv2", choices=sorted(TEXTS))
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=48)
+    parser.add_argument("--requests", type=int, default=32)
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--rounds", type=int, default=3, help="turns per replica count (median reported)")
+    parser.add_argument("--format", default="pcm", choices=["pcm", "opus", "mp3", "wav", "flac"])
     parser.add_argument("--quick", action="store_true", help="8 requests per row (checks that it works)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "ray_replicas.json")
+    parser.add_argument("--out", type=Path, help="JSON (default: benchmarks/results/ray_replicas_<engine>.json)")
     args = parser.parse_args()
     if args.quick:
-        args.requests = 8
+        args.requests, args.rounds = 8, 1
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
@@ -112,24 +130,33 @@ def main() -> None:
     ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False, logging_level="WARNING",
              configure_logging=False)
     rows: list[Row] = []
+    rounds: dict[int, list[Row]] = {n: [] for n in args.replicas}
+    text = TEXTS[args.engine]
     try:
-        for replicas in args.replicas:
-            config = ServerConfig(engine="espeak", ray=True, replicas=replicas, port=port,
-                                  cpus_per_replica=args.num_cpus / max(args.replicas), max_concurrency=4, max_queue=256)
-            deploy(config)
-            asyncio.run(drive(url, 2, 2))  # warm-up: codecs, connections
-            wall, results = asyncio.run(drive(url, args.clients, args.requests))
-            audio = sum(r[0] for r in results)
-            firsts = [r[1] for r in results]
-            rows.append(Row(replicas, len(results), round(wall, 2), round(audio, 1), round(audio / wall, 1),
-                            round(statistics.median(firsts), 3), round(pct(firsts, 0.95), 3),
-                            dict(Counter(r[2] for r in results))))
+        for _ in range(args.rounds):
+            for replicas in args.replicas:
+                model = str(FIXTURE) if args.engine == "xttsv2" else None
+                config = ServerConfig(engine=args.engine, model=model, ray=True, replicas=replicas, port=port,
+                                      cpus_per_replica=args.num_cpus / max(args.replicas), max_concurrency=4,
+                                      max_queue=256)
+                deploy(config)
+                asyncio.run(drive(url, 2, 2, text, args.format))  # warm-up: codecs, connections
+                wall, results = asyncio.run(drive(url, args.clients, args.requests, text, args.format))
+                audio = sum(r[0] for r in results)
+                firsts = [r[1] for r in results]
+                rounds[replicas].append(Row(replicas, len(results), round(wall, 2), round(audio, 1),
+                                            round(audio / wall, 1), round(statistics.median(firsts), 3),
+                                            round(pct(firsts, 0.95), 3), dict(Counter(r[2] for r in results))))
+                print(f"round: {replicas} replica(s): {rounds[replicas][-1].x_rt} x rt", flush=True)
+        rows = [sorted(rounds[n], key=lambda r: r.x_rt)[len(rounds[n]) // 2] for n in args.replicas]
     finally:
         serve.shutdown()
         ray.shutdown()
 
-    print(f"\n{platform.node()}: {os.cpu_count()} cores, Ray cluster num_cpus={args.num_cpus}, "
-          f"{args.clients} clients, eSpeak -> Opus, {len(TEXT)} characters per request\n")
+    load = os.getloadavg()[1]
+    print(f"\n{platform.node()}: {os.cpu_count()} cores (5-min load average {load:.1f}), Ray cluster num_cpus={args.num_cpus}, "
+          f"{args.clients} clients, {args.engine} -> {args.format}, {len(text)} characters per request, "
+          f"median of {args.rounds} rounds\n")
     print("| replicas | requests | wall s | audio s | x rt | first byte p50 s | p95 s | requests per replica |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -139,9 +166,11 @@ def main() -> None:
     ratio = round(by[2].x_rt / by[1].x_rt, 2) if 1 in by and 2 in by else None
     if ratio is not None:
         print(f"\nthroughput(2 replicas) / throughput(1 replica) = **{ratio}**")
+    args.out = args.out or Path(__file__).parent / "results" / f"ray_replicas_{args.engine}.json"
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.node(), "cores": os.cpu_count(), "num_cpus": args.num_cpus,
-                                    "clients": args.clients, "rows": [asdict(r) for r in rows],
+    args.out.write_text(json.dumps({"machine": platform.node(), "cores": os.cpu_count(), "load_average_5min": load, "num_cpus": args.num_cpus,
+                                    "clients": args.clients, "engine": args.engine, "format": args.format, "rows": [asdict(r) for r in rows],
+                                    "rounds": {n: [asdict(r) for r in rs] for n, rs in rounds.items()},
                                     "ratio_2_over_1": ratio}, indent=2))
 
 

@@ -88,3 +88,18 @@ class ToneEngine(BaseAsyncTTSEngine):
 
     async def shutdown(self) -> None:
         self.shut_down = True
+
+
+def tone_wav(freq: float, seconds: float = 1.0, sr: int = SAMPLE_RATE) -> bytes:
+    """A reference clip for cloning: the tone engine's "voice" is its dominant frequency."""
+    import io
+
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, 0.5 * np.sin(2 * np.pi * freq * np.arange(int(sr * seconds)) / sr), sr, format="WAV")
+    return buffer.getvalue()
+
+
+def dominant_freq(samples: np.ndarray, sr: int) -> float:
+    return float(np.argmax(np.abs(np.fft.rfft(samples))) * sr / len(samples))

@@ -86,8 +86,10 @@ def serve(
         ray_num_cpus=ray_num_cpus,
     )
     if config.ray:
-        from .ray_serve import run_with_ray
-
+        try:
+            from .ray_serve import run_with_ray
+        except ImportError as exc:
+            raise click.ClickException(f"--ray needs Ray Serve ({exc}): pip install 'auralis-core[ray]'") from None
         raise SystemExit(run_with_ray(config, log_level))
     logging.getLogger("auralis.server").info("serving engine %s on http://%s:%d", engine or "default", host, port)
     uvicorn.run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import json
 import os
 import socket
@@ -22,12 +21,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import soundfile as sf
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.serve")
 
 from livesrv import LiveServer
+from toy_engine import dominant_freq, tone_wav
 
 from auralis_core import TTS, register_engine
 from auralis_core.server import ServerConfig, create_app
@@ -101,14 +100,6 @@ def pcm_of(response_body: bytes, sse: bool) -> np.ndarray:
     return np.frombuffer(response_body, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def tone_wav(freq: float, seconds: float = 1.0, sr: int = 8000) -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, 0.5 * np.sin(2 * np.pi * freq * np.arange(int(sr * seconds)) / sr), sr, format="WAV")
-    return buffer.getvalue()
-
-
-def dominant_freq(samples: np.ndarray, sr: int) -> float:
-    return float(np.argmax(np.abs(np.fft.rfft(samples))) * sr / len(samples))
 
 
 def speech(url: str, text: str, *, sse: bool = False, voice: str = "alloy", **headers: str) -> httpx.Response:
