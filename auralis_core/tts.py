@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -306,12 +307,16 @@ class TTS:
         out.request_id = request.request_id
         return out
 
-    async def _create_voice(self, name: str, speaker_files: Sequence[Any] | Any, request_kwargs: dict[str, Any]) -> VoiceProfile:
+    async def _create_voice(
+        self, name: str, speaker_files: Sequence[Any] | Any, request_kwargs: dict[str, Any],
+        metadata: Mapping[str, str] | None = None, exclusive: bool = False,
+    ) -> VoiceProfile:
         """Runs on the engine loop: validate, let the engine compute conditioning, store it."""
         validate_voice_name(name)
         request = TTSRequest(text=name, speaker_files=speaker_files, **request_kwargs).resolved_for(self.engine)
         profile = await self.engine.create_voice(name, request)
-        self.voices.add(profile)
+        profile.metadata.update(metadata or {})
+        await asyncio.to_thread(self.voices.create if exclusive else self.voices.add, profile)
         return profile
 
     async def register_voice_async(
@@ -319,6 +324,14 @@ class TTS:
     ) -> VoiceProfile:
         """Compute a cloned voice's conditioning once and keep it under ``name``."""
         return await self._loop.run_async(self._create_voice(name, speaker_files, request_kwargs))
+
+    async def create_voice_async(
+        self, name: str, speaker_files: Sequence[Any] | Any, *, metadata: Mapping[str, str] | None = None,
+        **request_kwargs: Any,
+    ) -> VoiceProfile:
+        """Like `register_voice_async`, but the name must be new: `VoiceExistsError` if it is
+        taken, also when another process sharing the voice store took it a moment ago."""
+        return await self._loop.run_async(self._create_voice(name, speaker_files, request_kwargs, metadata, True))
 
     async def shutdown_async(self) -> None:
         if self._closed or self._engine is None:

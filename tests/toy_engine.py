@@ -38,8 +38,8 @@ class ToneEngine(BaseAsyncTTSEngine):
         default_voice="low",
     )
 
-    def __init__(self, delays: dict[int, float] | None = None, fail_on: set[int] | None = None, chunks_per_segment: int = 2) -> None:
-        self.delays = delays or {}
+    def __init__(self, delays: dict[int, float] | dict[str, float] | None = None, fail_on: set[int] | None = None, chunks_per_segment: int = 2) -> None:
+        self.delays = {int(k): float(v) for k, v in (delays or {}).items()}  # JSON config: string keys
         self.fail_on = fail_on or set()
         self.chunks_per_segment = chunks_per_segment
         self.active = 0
@@ -87,3 +87,18 @@ class ToneEngine(BaseAsyncTTSEngine):
 
     async def shutdown(self) -> None:
         self.shut_down = True
+
+
+def tone_wav(freq: float, seconds: float = 1.0, sr: int = SAMPLE_RATE) -> bytes:
+    """A reference clip for cloning: the tone engine's "voice" is its dominant frequency."""
+    import io
+
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, 0.5 * np.sin(2 * np.pi * freq * np.arange(int(sr * seconds)) / sr), sr, format="WAV")
+    return buffer.getvalue()
+
+
+def dominant_freq(samples: np.ndarray, sr: int) -> float:
+    return float(np.argmax(np.abs(np.fft.rfft(samples))) * sr / len(samples))

@@ -25,6 +25,12 @@ def run(config: ServerConfig) -> None:
     from .app import create_app
 
     setup_logging(config.log_level.upper())
+    if config.ray:
+        try:
+            from .ray_serve import run_with_ray
+        except ImportError as exc:
+            raise click.ClickException(f"--ray needs Ray Serve ({exc}): pip install 'auralis-core[ray]'") from None
+        raise SystemExit(run_with_ray(config, config.log_level))
     logging.getLogger("auralis.server").info(
         "serving engine %s on http://%s:%d", config.engine or "default", config.host, config.port
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
     from ..engine.base import EngineCapabilities
@@ -49,7 +49,8 @@ class ServerConfig(BaseModel):
     max_queue: int = Field(32, ge=0, description="requests allowed to wait beyond max_concurrency before 429")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After of a 429 (busy) or 503 (loading) answer")
     request_timeout: float | None = Field(None, gt=0, description="seconds per synthesis request")
-    voices_dir: Path | None = Field(None, description="where uploaded voices are kept")
+    voices_dir: Path | str | None = Field(
+        None, description="voice store shared by all replicas: a directory or an fsspec URL (s3://bucket/voices)")
     cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origin (or comma-separated list)",
                                     json_schema_extra=_cli(split=True))
     max_input_chars: int = Field(4096, ge=1, description="longest input text of one speech request")
@@ -81,11 +82,45 @@ class ServerConfig(BaseModel):
     public_docs: bool = Field(False, description="serve /docs, /redoc and /openapi.json without the API key")
     playground: bool = Field(True, description="serve the web playground at / and /playground (docs/playground.md)")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
+    # --- scale-out on Ray Serve (auralis serve --ray; docs/scale-out.md) ---
+    ray: bool = Field(False, description="serve through Ray Serve replicas instead of one uvicorn process")
+    ray_address: str | None = Field(
+        None, description="Ray cluster to join (ray://host:10001 or host:6379); default: start a local one on 127.0.0.1")
+    replicas: int | None = Field(None, ge=1, description="fixed number of replicas (default 1; exclusive with autoscale)")
+    autoscale: tuple[int, int] | None = Field(None, description="MIN:MAX replicas, scaled on requests in flight",
+                                              json_schema_extra=_cli(metavar="MIN:MAX"))
+    gpus_per_replica: float = Field(0.0, ge=0, description="GPUs each replica reserves (1: one replica per GPU)")
+    cpus_per_replica: float = Field(1.0, ge=0, description="CPUs each replica reserves")
+    ray_num_cpus: int | None = Field(None, ge=1, description="CPUs of the local cluster Auralis starts (default: all)")
 
     @field_validator("voices_dir")
     @classmethod
-    def _expand_home(cls, value: Path | None) -> Path | None:
-        return None if value is None else value.expanduser()
+    def _expand_home(cls, value: Path | str | None) -> Path | str | None:
+        from ..voice_storage import is_url
+
+        if value is None or (isinstance(value, str) and is_url(value)):
+            return value
+        return Path(value).expanduser()
+
+    @field_validator("autoscale", mode="before")
+    @classmethod
+    def _parse_autoscale(cls, value: object) -> object:
+        if isinstance(value, str):
+            low, sep, high = value.partition(":")
+            if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+                raise ValueError(f"expected MIN:MAX replicas, e.g. 1:4, got {value!r}")
+            return (int(low), int(high))
+        return value
+
+    @model_validator(mode="after")
+    def _check_scale(self) -> ServerConfig:
+        if self.autoscale is not None:
+            low, high = self.autoscale
+            if low < 0 or high < 1 or low > high:
+                raise ValueError(f"autoscale {low}:{high}: need 0 <= MIN <= MAX and MAX >= 1")
+            if self.replicas is not None:
+                raise ValueError("replicas and autoscale exclude each other: give one")
+        return self
 
     @property
     def json_body_limit(self) -> int:

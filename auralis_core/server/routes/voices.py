@@ -112,12 +112,10 @@ async def _create(runtime: ServerRuntime, tts: TTS, name: str, uploads: list[Upl
     release = runtime.acquire()
     try:
         kwargs = {"language": language} if language else {}
-        profile = await tts.register_voice_async(name, clips, **kwargs)
-        profile.metadata["created_at"] = str(int(time.time()))
-        if consent:
-            profile.metadata["consent"] = consent
-        tts.voices.add(profile)  # persist the metadata too
-    except APIError:
+        metadata = {"created_at": str(int(time.time()))} | ({"consent": consent} if consent else {})
+        # exclusive: of uploads of one name through several replicas sharing the store, one wins
+        profile = await tts.create_voice_async(name, clips, metadata=metadata, **kwargs)
+    except (APIError, VoiceExistsError):
         raise
     except Exception as exc:
         raise to_api_error(exc) from exc
