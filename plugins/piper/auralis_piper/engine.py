@@ -31,7 +31,7 @@ from auralis_core import (
     UnsupportedLanguageError,
 )
 from auralis_core.options import EngineOptions, resolve_options
-from auralis_core.text_stream import split_sentences
+from auralis_core.text import split_sentences
 
 from .options import PiperOptions
 from .plugin import build_capabilities, bundled_capabilities
@@ -192,7 +192,7 @@ class PiperEngine(BaseAsyncTTSEngine):
             speaker_id=config.speaker_id(config.raw.get("default_speaker_id", 0)) if speaker_id is None and config.multi_speaker else speaker_id,
         )
         seed = request.seed if request.seed is not None else secrets.randbits(63)
-        sentences = [s for text in request.texts() for s in split_sentences(text)]
+        sentences = [s for text in request.texts() for s in split_sentences(text, config.language)]
         segments = [SegmentWorkItem(request.request_id, i, s, config.language) for i, s in enumerate(sentences)]
         plan = _Plan(synth, params, seed, next(self._arrivals))
         return GenerationContext(

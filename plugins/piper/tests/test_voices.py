@@ -208,14 +208,15 @@ async def test_new_requests_first_sentence_overtakes_look_ahead(multi_voice):
     engine = PiperEngine.from_pretrained(multi_voice, include_bundled=False, pool_size=1)
     finished: list[str] = []
     try:
-        a = await engine.get_generation_context(TTSRequest(" ".join(f"Sentence number {i} of A." for i in range(8)), seed=1))
-        b = await engine.get_generation_context(TTSRequest("First sentence of B. Second of B.", seed=1))
+        a = await engine.get_generation_context(TTSRequest(" ".join(f"Sentence number {i} of the first request." for i in range(8)), seed=1))
+        b = await engine.get_generation_context(TTSRequest("First sentence of the second. Second sentence of the second.", seed=1))
 
         async def run(name: str, ctx, item) -> None:
             async for _ in engine.process_tokens_to_speech(item, ctx):
                 pass
             finished.append(f"{name}{item.index}")
 
+        assert len(a.segments) == 8 and len(b.segments) == 2
         tasks = [asyncio.create_task(run("A", a, item)) for item in a.segments]
         while engine._workers.queued == len(a.segments):  # A's first sentence has started
             await asyncio.sleep(0.001)
