@@ -110,10 +110,13 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         )
         # HiFi-GAN and the encoders run here, beside the GPT worker thread, off the event loop
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-decode")
-        # streamed windows of concurrent requests with equal length share one HiFi-GAN call
+        # streamed windows of concurrent requests with equal length share one HiFi-GAN call on a
+        # GPU. Not on CPU: there a batch of 8 windows costs twice the CPU time of 8 single calls
+        # (measured, real-size HiFi-GAN, 60 codes, one thread: 21 s vs 10.5 s; the activations
+        # outgrow the caches), so each window is its own call.
         self.vocoder: MicroBatcher[DecodeWindow, torch.Tensor] = MicroBatcher(
             lambda windows: vocode(self.model, windows), self._executor, key=lambda w: w.length,
-            max_batch=min(32, max(8, max_batch_size)),  # bounds HiFi-GAN's activations
+            max_batch=1 if self.model.device.type == "cpu" else min(32, max(8, max_batch_size)),  # bounds activations
         )
 
     def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool,
