@@ -102,13 +102,29 @@ class AuralisReplica:
         await self.tts.shutdown_async()
 
 
+def _replica_concurrency(config: ServerConfig) -> int:
+    """Segments one replica runs at once, known before any replica loads: the flag, else the
+    engine's declared preference (its cheap registry capabilities), else the scheduler's 8."""
+    if config.max_concurrency is not None:
+        return config.max_concurrency
+    from ..registry import get_engine_spec
+    from ..tts import _default_engine
+
+    try:
+        preferred = get_engine_spec(config.engine or _default_engine()).capabilities.preferred_concurrency
+    except Exception:  # noqa: BLE001 - an unknown engine fails in the replica, with its own message
+        preferred = None
+    return preferred or 8
+
+
 def build_app(config: ServerConfig, setup: Callable[[], None] | None = None) -> Application:
     """The Serve application for ``config`` (replicas, autoscaling, resources, drain time)."""
+    concurrency = _replica_concurrency(config)
     options: dict[str, Any] = {
         "name": DEPLOYMENT_NAME,
         "ray_actor_options": {"num_cpus": config.cpus_per_replica, "num_gpus": config.gpus_per_replica},
         # admission stays Auralis' (429 + Retry-After from each replica); Ray only needs room for it
-        "max_ongoing_requests": config.max_concurrency + config.max_queue + 8,
+        "max_ongoing_requests": concurrency + config.max_queue + 8,
         "graceful_shutdown_timeout_s": config.graceful_shutdown_timeout,
         "graceful_shutdown_wait_loop_s": 0.5,
         "health_check_period_s": 5.0,
@@ -117,7 +133,7 @@ def build_app(config: ServerConfig, setup: Callable[[], None] | None = None) -> 
         low, high = config.autoscale
         options["autoscaling_config"] = {
             "min_replicas": low, "max_replicas": high, "initial_replicas": max(low, 1),
-            "target_ongoing_requests": max(1, config.max_concurrency),
+            "target_ongoing_requests": max(1, concurrency),
         }
     else:
         options["num_replicas"] = config.replicas or 1
