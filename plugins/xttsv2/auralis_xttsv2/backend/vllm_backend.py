@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,16 @@ from .vllm_settings import VLLMSettings
 log = logging.getLogger("auralis.xttsv2.vllm")
 
 
+@dataclass
+class VLLMStats:
+    """Counters for profiling where a run's time goes (read by `benchmarks/xttsv2_gpu.py`)."""
+
+    sequences: int = 0
+    codes: int = 0
+    prefix_s: float = 0.0  # building prompt embeddings (torch side, latents thread)
+    last_codes_at: float = 0.0  # perf_counter() when vLLM last finished a sequence
+
+
 class VLLMBackend(GenerationBackend):
     def __init__(self, model: XTTSModel, max_batch_size: int = 64, settings: VLLMSettings | None = None) -> None:
         if max_batch_size < 1:
@@ -51,6 +62,7 @@ class VLLMBackend(GenerationBackend):
         self.latents = LatentsPass(model.gpt, self._executor)
         self._dir = Path(tempfile.mkdtemp(prefix="auralis-xtts-vllm-"))
         self._closing = False
+        self.stats = VLLMStats()
         try:
             self.engine = self._start_engine(max_batch_size)
         except Exception as exc:
@@ -93,10 +105,13 @@ class VLLMBackend(GenerationBackend):
 
     # --- one sequence --------------------------------------------------------------------------
     def _prefix(self, request: GenerationRequest) -> torch.Tensor:
+        start = time.perf_counter()
         device = self.model.device
         with torch.inference_mode():
             text = request.text_tokens.to(device).long()[None]
-            return self.model.gpt.embed_prefix(request.cond_latents.to(device, self.model.dtype), text)[0]
+            prefix = self.model.gpt.embed_prefix(request.cond_latents.to(device, self.model.dtype), text)[0]
+        self.stats.prefix_s += time.perf_counter() - start
+        return prefix
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
         if self._closing:
@@ -106,10 +121,12 @@ class VLLMBackend(GenerationBackend):
             request.max_new_tokens, cfg.max_generated_tokens
         )
         limit = max(1, limit)
-        seed = request.seed if request.seed is not None else random.getrandbits(63)
         loop = asyncio.get_running_loop()
         prefix = await loop.run_in_executor(self._executor, self._prefix, request)
-        params = sampling_kwargs(request.params, cfg, limit, seed, request.ignore_stop).build()
+        # unseeded: vLLM's batch generator (a per-request generator costs a kernel per step each)
+        params = sampling_kwargs(request.params, cfg, limit, request.seed, request.ignore_stop).build(
+            stream=bool(request.stream_every))
+        self.stats.sequences += 1
         request_id = uuid.uuid4().hex
         codes: list[int] = []
         emitted = 0
@@ -122,6 +139,9 @@ class VLLMBackend(GenerationBackend):
                 if stopped and (not codes or codes[-1] != cfg.stop_audio_token):
                     codes.append(cfg.stop_audio_token)  # vLLM reports the stop id apart from the output
                 finished = out.finished
+                if finished:
+                    self.stats.codes += len(codes)
+                    self.stats.last_codes_at = time.perf_counter()
                 due = chunk_due(request, len(codes) - emitted, emitted)
                 if (finished or due) and len(codes) > emitted:
                     latents = await self.latents.submit(LatentsJob(prefix, tuple(codes), emitted))
