@@ -193,11 +193,12 @@ async def gpt_alone(tts: TTS, texts: list[str], codes: int) -> dict:
     cond = engine.speakers["bench"].gpt_cond_latents
     prompts = [backend._prefix(GenerationRequest(cond, torch.tensor(seg.token_ids), params))
                for t in texts for seg in engine.text.prepare(t, "en")]
-    sp = sampling_kwargs(params, cfg, codes, None, True).build(stream=False)
+    mapping = sampling_kwargs(params, cfg, codes, None, True)
 
     async def one(prefix: torch.Tensor) -> int:
         last = None
-        async for out in backend.engine.generate(embeds_prompt(prefix, cfg.start_audio_token), sp, uuid.uuid4().hex):
+        prompt = embeds_prompt(prefix, cfg.start_audio_token)
+        async for out in backend.engine.generate(prompt, mapping.build(stream=False), uuid.uuid4().hex):
             last = out
         return len(last.outputs[0].token_ids)
 
