@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -174,7 +175,7 @@ class TTS:
         chunks = [chunk async for chunk in self.scheduler.run(request)]
         if not chunks:
             raise InvalidRequestError("the engine produced no audio for this text", "text")
-        out = TTSOutput.combine_outputs(chunks)
+        out = await asyncio.to_thread(TTSOutput.combine_outputs, chunks)  # a book: hundreds of MB to copy
         out.request_id = request.request_id
         return out
 

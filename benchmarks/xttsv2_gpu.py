@@ -102,6 +102,7 @@ class Breakdown:
     cpu_s: float  # this process, all threads
     loop_lag_mean_ms: float
     loop_lag_max_ms: float
+    first_window_ms: dict[str, float] | None = None  # streamed, vLLM: medians of prompt / codes / latents ready
 
 
 class Profile:
@@ -131,6 +132,8 @@ class Profile:
         self.start = time.perf_counter()
         self.cpu = time.process_time()
         self.before = self._counters()
+        stats = getattr(self.backend, "stats", None)
+        self._windows = len(stats.first_window) if stats else 0
         self._task = self.tts._loop.submit(self._probe())  # the loop every request runs on
         return self
 
@@ -141,11 +144,16 @@ class Profile:
         d = [a - b for a, b in zip(after, self.before)]
         stats = getattr(self.backend, "stats", None)
         lags = self._lags or [0.0]
+        windows = stats.first_window[self._windows:] if stats else []
+        first = None if not windows else {
+            name: round(1000 * statistics.median(w[i] for w in windows), 1)
+            for i, name in enumerate(("prompt", "codes", "latents"))}
         self.result = Breakdown(
             codes_done_s=round(stats.last_codes_at - self.start, 3) if stats and stats.last_codes_at > self.start else None,
             latents_s=round(d[0], 3), latents_batches=int(d[1]), hifigan_s=round(d[2], 3), hifigan_batches=int(d[3]),
             hifigan_windows=int(d[4]), prefix_s=round(d[5], 3), cpu_s=round(time.process_time() - self.cpu, 2),
             loop_lag_mean_ms=round(1000 * statistics.mean(lags), 2), loop_lag_max_ms=round(1000 * max(lags), 1),
+            first_window_ms=first,
         )
 
 
@@ -239,7 +247,8 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
         b = r.get("breakdown")
         extra = "" if not b else (f"  codes done {b['codes_done_s']} latents {b['latents_s']}/{b['latents_batches']} "
                                   f"hifigan {b['hifigan_s']}/{b['hifigan_batches']} prefix {b['prefix_s']} "
-                                  f"cpu {b['cpu_s']} lag {b['loop_lag_mean_ms']}/{b['loop_lag_max_ms']} ms")
+                                  f"cpu {b['cpu_s']} lag {b['loop_lag_mean_ms']}/{b['loop_lag_max_ms']} ms"
+                                  + (f" first window {b['first_window_ms']}" if b.get("first_window_ms") else ""))
         table.append(f"{label:<6} {name:<26} {r['requests']:>5} {r['audio_s']:>9} {r['wall_s']:>8} {r['x_realtime']:>8} "
                      f"{r['first_audio_p50_s']:>7} {r['first_audio_p95_s']:>7}{extra}")
         print(table[-1], flush=True)
