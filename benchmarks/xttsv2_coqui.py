@@ -43,18 +43,25 @@ def load(ckpt: Path, device: str):
     model = Xtts(config)
     model.tokenizer = VoiceBpeTokenizer(vocab_file=str(ckpt / "vocab.json"))
     model.init_models()
-    sd = torch.load(ckpt / "model.pth", map_location="cpu", weights_only=True)["model"]
+    load_weights(model, ckpt / "model.pth")
+    model.to(device)
+    return model, config
+
+
+def load_weights(model, path: Path) -> None:
+    """A Coqui-layout ``model.pth`` into Coqui's ``Xtts``, strictly (weight norm under Coqui's own
+    names), then Coqui's inference wrapper. Shared with the parity fixtures' script."""
+    sd = torch.load(path, map_location="cpu", weights_only=True)["model"]
     sd = {k.replace(".weight_g", ".parametrizations.weight.original0").replace(
         ".weight_v", ".parametrizations.weight.original1"): v for k, v in sd.items()}
     missing, unexpected = model.load_state_dict(sd, strict=False)
+    # the inference wrapper and the tied wte alias are built after loading, as in Xtts.load_checkpoint
     missing = [k for k in missing if not k.startswith("gpt.gpt_inference.") and k != "gpt.gpt.wte.weight"
                and ".torch_spec." not in k and not k.startswith(("dvae.", "torch_mel_spectrogram"))]
     if missing or unexpected:
         raise SystemExit(f"checkpoint does not fit Coqui's Xtts: missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.gpt.init_gpt_for_inference(kv_cache=True)
-    model.to(device)
-    model.eval()
-    return model, config
+    model.eval()  # Xtts.eval returns None
 
 
 def main() -> None:
