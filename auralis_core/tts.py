@@ -303,7 +303,7 @@ class TTS:
         chunks = [chunk async for chunk in self.scheduler.run(request)]
         if not chunks:
             raise InvalidRequestError("the engine produced no audio for this text", "text")
-        out = TTSOutput.combine_outputs(chunks)
+        out = await asyncio.to_thread(TTSOutput.combine_outputs, chunks)  # a book: hundreds of MB to copy
         out.request_id = request.request_id
         return out
 

@@ -62,19 +62,26 @@ SENTENCES = [
 ]
 
 
-def build_engine(vocab: Path, max_batch_size: int, chunk_tokens: int, device: str, dtype: torch.dtype,
-                 **engine_kwargs: object) -> XTTSv2Engine:
+def random_model() -> tuple[XTTSModel, Speaker]:
+    """The benchmark's real-size model (float32, on the CPU) and voice, the same on every call."""
     torch.manual_seed(0)
     config = XTTSConfig()
-    model = XTTSModel(config).eval().to(device)
-    if dtype != torch.float32:
-        model.cast(dtype)
+    model = XTTSModel(config).eval()
     gen = torch.Generator().manual_seed(1)
     speaker = Speaker(
         torch.randn(1, config.gpt.num_cond_latents, config.gpt.hidden_size, generator=gen),
         torch.nn.functional.normalize(torch.randn(1, 512, 1, generator=gen), dim=1),
     )
-    ckpt = LoadedCheckpoint(model, config, vocab, layout="random", source=Path("<random weights>"),
+    return model, speaker
+
+
+def build_engine(vocab: Path, max_batch_size: int, chunk_tokens: int, device: str, dtype: torch.dtype,
+                 **engine_kwargs: object) -> XTTSv2Engine:
+    model, speaker = random_model()
+    if dtype != torch.float32:
+        model.cast(dtype)  # on the CPU first: no float32 copy is left in the GPU allocator's cache
+    model.to(device)
+    ckpt = LoadedCheckpoint(model, model.config, vocab, layout="random", source=Path("<random weights>"),
                             speakers={"bench": speaker})
     return XTTSv2Engine(ckpt, max_batch_size=max_batch_size, stream_chunk_tokens=chunk_tokens, **engine_kwargs)
 
@@ -82,9 +89,9 @@ def build_engine(vocab: Path, max_batch_size: int, chunk_tokens: int, device: st
 class Scenario:
     """Runs requests through the facade and records audio seconds, wall time, first-audio times."""
 
-    def __init__(self, tts: TTS, codes: int) -> None:
+    def __init__(self, tts: TTS, codes: int, seed: int | None = 0) -> None:
         self.tts = tts
-        self.options = dict(language="en", voice="bench", seed=0,
+        self.options = dict(language="en", voice="bench", seed=seed,
                             options={"max_new_tokens": codes, "ignore_stop": True})
 
     async def one(self, text: str, stream: bool) -> tuple[float, float]:

@@ -4,6 +4,9 @@
 #
 #   bash .devcarry/scripts/gpu/device.sh tests|gpu-tests|bench [bench args...]
 #
+# bench also runs Coqui's Xtts.inference (benchmarks/xttsv2_coqui.py) when .devcarry/coqui holds its
+# wheels: they go into /tmp/coqui, a --target dir apart from vLLM's (transformers < 5 there).
+#
 # Logs and JSON go to $OUT (the device tool brings them back).
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -25,6 +28,11 @@ case "$step" in
   tests) AURALIS_VLLM_REPORT=$OUT/vllm_fidelity.jsonl python3 -m pytest -q -p no:cacheprovider -m vllm -rs \
            plugins/xttsv2/tests/engine/test_vllm.py "$@" 2>&1 | tee "$OUT/vllm_tests.log" ;;
   gpu-tests) python3 -m pytest -q -p no:cacheprovider -m "gpu and not vllm" -rs plugins/xttsv2/tests "$@" 2>&1 | tee "$OUT/gpu_tests.log" ;;
-  bench) python3 benchmarks/xttsv2_gpu.py --out "$OUT/xttsv2_gpu.json" "$@" 2>&1 | tee "$OUT/bench.log" ;;
+  bench) coqui=()
+         if ls coqui/*.whl >/dev/null 2>&1; then
+           [ -d /tmp/coqui/TTS ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/coqui coqui/*.whl
+           coqui=(--coqui-site /tmp/coqui)
+         fi
+         python3 benchmarks/xttsv2_gpu.py --out "$OUT/xttsv2_gpu.json" "${coqui[@]}" "$@" 2>&1 | tee "$OUT/bench.log" ;;
   *) echo "unknown step $step"; exit 2 ;;
 esac

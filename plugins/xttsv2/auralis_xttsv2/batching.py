@@ -9,6 +9,7 @@ instead of many small ones. With one caller the latency is that of a direct call
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class MicroBatcher(Generic[J, R]):
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0  # observability / tests
         self.largest = 0
+        self.jobs = 0
+        self.busy_s = 0.0  # wall time inside run_batch (GPU work included: results come back on the CPU)
 
     async def submit(self, job: J) -> R:
         loop = asyncio.get_running_loop()
@@ -68,8 +71,9 @@ class MicroBatcher(Generic[J, R]):
             self._pending = [p for p in self._pending if id(p) not in taken]
             self.batches += 1
             self.largest = max(self.largest, len(batch))
+            self.jobs += len(batch)
             try:
-                results = await loop.run_in_executor(self._executor, self._run_batch, [p.job for p in batch])
+                results = await loop.run_in_executor(self._executor, self._timed, [p.job for p in batch])
             except Exception as exc:  # every caller of the batch sees the failure; the next batch runs
                 for p in batch:
                     if not p.future.done():
@@ -78,3 +82,10 @@ class MicroBatcher(Generic[J, R]):
             for p, result in zip(batch, results, strict=True):
                 if not p.future.done():
                     p.future.set_result(result)
+
+    def _timed(self, jobs: list[J]) -> list[R]:
+        start = time.perf_counter()
+        try:
+            return self._run_batch(jobs)
+        finally:
+            self.busy_s += time.perf_counter() - start

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import torch
 
 from auralis_core.errors import EngineLoadError, GenerationError
 
+from ..batching import MicroBatcher
 from ..model.xtts import XTTSModel
 from ..vllm.export import Geometry, export_for_vllm
 from ..vllm.requests import embeds_prompt, sampling_kwargs
@@ -37,6 +39,19 @@ from .latents import LatentsJob, LatentsPass
 from .vllm_settings import VLLMSettings
 
 log = logging.getLogger("auralis.xttsv2.vllm")
+
+
+@dataclass
+class VLLMStats:
+    """Counters for profiling where a run's time goes (read by `benchmarks/xttsv2_gpu.py`)."""
+
+    sequences: int = 0
+    codes: int = 0
+    prefix_s: float = 0.0  # building prompt embeddings (torch side, latents thread)
+    last_codes_at: float = 0.0  # perf_counter() when vLLM last finished a sequence
+    # per streamed sequence, seconds from generate() to: its prompt built, its first window's codes
+    # in, that window's latents done (what first audio waits for before HiFi-GAN)
+    first_window: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 class VLLMBackend(GenerationBackend):
@@ -51,6 +66,10 @@ class VLLMBackend(GenerationBackend):
         self.latents = LatentsPass(model.gpt, self._executor)
         self._dir = Path(tempfile.mkdtemp(prefix="auralis-xtts-vllm-"))
         self._closing = False
+        self.stats = VLLMStats()
+        # prompts of requests that arrive together are built in one call, with one copy to the host
+        self.prompts: MicroBatcher[GenerationRequest, tuple[torch.Tensor, torch.Tensor]] = MicroBatcher(
+            self._prefixes, self._executor, max_batch=max(64, max_batch_size))
         try:
             self.engine = self._start_engine(max_batch_size)
         except Exception as exc:
@@ -93,10 +112,21 @@ class VLLMBackend(GenerationBackend):
 
     # --- one sequence --------------------------------------------------------------------------
     def _prefix(self, request: GenerationRequest) -> torch.Tensor:
+        start = time.perf_counter()
         device = self.model.device
         with torch.inference_mode():
             text = request.text_tokens.to(device).long()[None]
-            return self.model.gpt.embed_prefix(request.cond_latents.to(device, self.model.dtype), text)[0]
+            prefix = self.model.gpt.embed_prefix(request.cond_latents.to(device, self.model.dtype), text)[0]
+        self.stats.prefix_s += time.perf_counter() - start
+        return prefix
+
+    def _prefixes(self, requests: list[GenerationRequest]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(prefix on the GPU for the latents pass, its host copy for vLLM)`` per request."""
+        on_gpu = [self._prefix(r) for r in requests]
+        start = time.perf_counter()
+        host = [h.clone() for h in torch.cat(on_gpu).cpu().split([p.shape[0] for p in on_gpu])]  # one sync, not one each
+        self.stats.prefix_s += time.perf_counter() - start
+        return list(zip(on_gpu, host, strict=True))
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
         if self._closing:
@@ -106,25 +136,34 @@ class VLLMBackend(GenerationBackend):
             request.max_new_tokens, cfg.max_generated_tokens
         )
         limit = max(1, limit)
-        seed = request.seed if request.seed is not None else random.getrandbits(63)
-        loop = asyncio.get_running_loop()
-        prefix = await loop.run_in_executor(self._executor, self._prefix, request)
-        params = sampling_kwargs(request.params, cfg, limit, seed, request.ignore_stop).build()
+        t0 = time.perf_counter()
+        prefix, host_prefix = await self.prompts.submit(request)
+        t_prompt = time.perf_counter() - t0
+        # unseeded: vLLM's batch generator (a per-request generator costs a kernel per step each)
+        params = sampling_kwargs(request.params, cfg, limit, request.seed, request.ignore_stop).build(
+            stream=bool(request.stream_every))
+        self.stats.sequences += 1
         request_id = uuid.uuid4().hex
         codes: list[int] = []
         emitted = 0
         finished = False
         try:
-            async for out in self.engine.generate(embeds_prompt(prefix, cfg.start_audio_token), params, request_id):
+            async for out in self.engine.generate(embeds_prompt(host_prefix, cfg.start_audio_token), params, request_id):
                 completion = out.outputs[0]
                 codes.extend(int(c) for c in completion.token_ids)
                 stopped = completion.finish_reason == "stop"
                 if stopped and (not codes or codes[-1] != cfg.stop_audio_token):
                     codes.append(cfg.stop_audio_token)  # vLLM reports the stop id apart from the output
                 finished = out.finished
+                if finished:
+                    self.stats.codes += len(codes)
+                    self.stats.last_codes_at = time.perf_counter()
                 due = chunk_due(request, len(codes) - emitted, emitted)
                 if (finished or due) and len(codes) > emitted:
+                    t_codes = time.perf_counter() - t0
                     latents = await self.latents.submit(LatentsJob(prefix, tuple(codes), emitted))
+                    if request.stream_every and not emitted and len(self.stats.first_window) < 4096:
+                        self.stats.first_window.append((t_prompt, t_codes, time.perf_counter() - t0))
                     chunk = TokenChunk(torch.tensor(codes[emitted:]), latents, finished, stopped)
                     emitted = len(codes)
                     yield chunk

@@ -159,6 +159,28 @@ def write_random_checkpoint(spec: RandomCheckpointSpec, out: Path, vocab: Path) 
     return state_digest(sd)
 
 
+def padded_vocab(src: Path, dst: Path, size: int) -> Path:
+    """``src`` with unused tokens appended up to ``size`` entries (the released vocabulary's size);
+    tokens without merges never occur in encoded text, so tokenisation is unchanged. The special
+    tokens go into the model vocabulary under their ids: otherwise ``tokenizers`` renumbers them
+    after the model vocabulary when it loads the file."""
+    data = json.loads(src.read_text(encoding="utf-8"))
+    vocab = data["model"]["vocab"]
+    for t in data.get("added_tokens", []):
+        vocab.setdefault(t["content"], t["id"])
+    taken = set(vocab) | {t["content"] for t in data.get("added_tokens", [])}
+    ids = set(vocab.values()) | {t["id"] for t in data.get("added_tokens", [])}
+    nxt, i = max(ids) + 1, 0
+    while nxt < size:
+        name = f"<unused{i}>"
+        i += 1
+        if name not in taken:
+            vocab[name] = nxt
+            nxt += 1
+    dst.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return dst
+
+
 def spec_from_dict(d: dict[str, Any]) -> RandomCheckpointSpec:
     d = dict(d)
     d["speaker_filters"], d["speaker_layers"] = tuple(d["speaker_filters"]), tuple(d["speaker_layers"])
@@ -166,6 +188,6 @@ def spec_from_dict(d: dict[str, Any]) -> RandomCheckpointSpec:
 
 
 __all__ = [
-    "RandomCheckpointSpec", "build_random_model", "coqui_config_json", "perturb_", "spec_from_dict",
+    "RandomCheckpointSpec", "build_random_model", "coqui_config_json", "padded_vocab", "perturb_", "spec_from_dict",
     "state_digest", "write_random_checkpoint",
 ]

@@ -24,11 +24,14 @@ class SamplingMapping:
 
     kwargs: dict[str, Any]
 
-    def build(self) -> Any:
+    def build(self, stream: bool = True) -> Any:
+        """``stream``: codes as deltas after every step; otherwise one output when the sequence ends
+        (no per-step wake-up of the caller: at hundreds of sequences that is the event loop's time)."""
         from vllm import SamplingParams as VllmSamplingParams
         from vllm.sampling_params import RequestOutputKind
 
-        return VllmSamplingParams(output_kind=RequestOutputKind.DELTA, **self.kwargs)
+        kind = RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY
+        return VllmSamplingParams(output_kind=kind, **self.kwargs)
 
 
 def prompt_ids(prompt_len: int, start_audio_token: int) -> list[int]:
@@ -56,7 +59,9 @@ def sampling_kwargs(
     """Auralis `SamplingParams` -> vLLM's, field for field.
 
     vLLM applies the penalty, then temperature, top-k and top-p, the order of HF's processors.
-    Greedy is temperature 0. ``ignore_stop`` keeps the stop code masked for all ``max_new_tokens``
+    Greedy is temperature 0. ``seed`` None samples from vLLM's batch-wide generator: a seeded request
+    gets its own generator, which vLLM's sampler serves one request at a time (a kernel per seeded
+    request per step) and which keeps it off the fused top-k/top-p kernel. ``ignore_stop`` keeps the stop code masked for all ``max_new_tokens``
     (``min_tokens``), as the torch backend's ``-inf`` on it. ``length_penalty`` only acts in beam
     search, in the reference too, so it has no vLLM counterpart.
     """

@@ -81,6 +81,7 @@ async def test_micro_batcher_groups_by_key_isolates_failures_and_cancels():
         b: MicroBatcher[int, int] = MicroBatcher(run, pool, key=lambda j: j % 2, max_batch=3)
         out = await asyncio.gather(*[b.submit(j) for j in range(7)])
         assert out == [j * 10 for j in range(7)]
+        assert b.jobs == 7 and b.batches == len(calls) and b.busy_s > 0  # the profile's counters
         assert all(len({j % 2 for j in c}) == 1 and len(c) <= 3 for c in calls)
         with pytest.raises(RuntimeError, match="bad job"):
             await asyncio.gather(b.submit(-1), b.submit(-3))

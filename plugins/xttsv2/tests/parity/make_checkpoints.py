@@ -21,30 +21,8 @@ from cases import CASES  # noqa: E402
 TEXT_VOCAB = HERE.parent / "text" / "fixtures" / "text_vocab.json"
 
 
-def padded_vocab(src: Path, dst: Path, size: int) -> Path:
-    """``src`` with unused tokens appended up to ``size`` entries (the released vocabulary's size);
-    tokens without merges never occur in encoded text, so tokenisation is unchanged. The special
-    tokens go into the model vocabulary under their ids: otherwise ``tokenizers`` renumbers them
-    after the model vocabulary when it loads the file."""
-    data = json.loads(src.read_text(encoding="utf-8"))
-    vocab = data["model"]["vocab"]
-    for t in data.get("added_tokens", []):
-        vocab.setdefault(t["content"], t["id"])
-    taken = set(vocab) | {t["content"] for t in data.get("added_tokens", [])}
-    ids = set(vocab.values()) | {t["id"] for t in data.get("added_tokens", [])}
-    nxt, i = max(ids) + 1, 0
-    while nxt < size:
-        name = f"<unused{i}>"
-        i += 1
-        if name not in taken:
-            vocab[name] = nxt
-            nxt += 1
-    dst.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return dst
-
-
 def build(name: str, spec_dict: dict, out: Path, text_tokens: int | None = None) -> str:
-    from auralis_xttsv2.checkpoint.random import spec_from_dict, write_random_checkpoint
+    from auralis_xttsv2.checkpoint.random import padded_vocab, spec_from_dict, write_random_checkpoint
 
     ckpt = out / name
     ckpt.mkdir(parents=True, exist_ok=True)

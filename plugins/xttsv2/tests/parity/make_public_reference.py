@@ -31,6 +31,8 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[3] / "benchmarks"))
+from xttsv2_coqui import load_weights  # noqa: E402
 from cases import CASES, FIXTURES, REF_WAV, iter_cases  # noqa: E402
 
 STRIDE = CASES["stride"]
@@ -76,16 +78,7 @@ def load_coqui(ckpt: Path, spec: dict):
         log_input=True, use_torch_spec=True, audio_config=decoder.speaker_encoder_audio_config,
     )
     model.hifigan_decoder = decoder
-    sd = torch.load(ckpt / "model.pth", map_location="cpu", weights_only=True)["model"]
-    sd = {k.replace(".weight_g", ".parametrizations.weight.original0").replace(
-        ".weight_v", ".parametrizations.weight.original1"): v for k, v in sd.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    # the inference wrapper and the tied wte alias are built after loading, as in Xtts.load_checkpoint
-    missing = [k for k in missing if not k.startswith("gpt.gpt_inference.") and k != "gpt.gpt.wte.weight"
-               and ".torch_spec." not in k and not k.startswith(("dvae.", "torch_mel_spectrogram"))]
-    assert not missing and not unexpected, (missing[:5], unexpected[:5])
-    model.gpt.init_gpt_for_inference(kv_cache=True)
-    model.eval()  # Xtts.eval returns None
+    load_weights(model, ckpt / "model.pth")
     return model
 
 
