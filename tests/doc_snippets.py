@@ -5,6 +5,8 @@ interpreter, sharing their names (like a notebook); each bash snippet runs on it
 ``bash -euo pipefail``. Directives are HTML comments, invisible on the rendered page:
 
 - ``<!-- snippet: skip REASON -->`` on the line before a fence: not run (REASON is required).
+- ``<!-- snippets: skip REASON -->`` anywhere in a page: none of its fences run (one skip; for
+  pages whose every command needs what CI lacks, such as a Docker daemon).
 - ``<!-- snippets: server ENGINE -->`` anywhere in a page: its snippets run against a real
   ``auralis serve --engine ENGINE``; ``127.0.0.1:8000`` in them is replaced by that server's port.
 """
@@ -20,6 +22,7 @@ RUN_LANGUAGES = {"python": "python", "py": "python", "bash": "bash", "sh": "bash
 _FENCE = re.compile(r"^(?P<fence>```+)(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 _SKIP = re.compile(r"<!--\s*snippet:\s*skip\b\s*(?P<reason>.*?)\s*-->\s*$")
 _SERVER = re.compile(r"<!--\s*snippets:\s*server\s+(?P<engine>[\w-]+)\s*-->")
+_SKIP_PAGE = re.compile(r"^<!--\s*snippets:\s*skip\b\s*(?P<reason>.*?)\s*-->\s*$", re.MULTILINE)  # on a line of its own
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,15 @@ class Page:
     path: Path
     snippets: list[Snippet]
     server_engine: str | None
+    skip_reason: str | None = None  # the whole page is skipped
 
 
 def read_page(path: Path) -> Page:
     text = path.read_text(encoding="utf-8")
     snippets = []
+    page_skip = _SKIP_PAGE.search(text)
+    if page_skip is not None and not page_skip.group("reason"):
+        raise ValueError(f"{path.name}: a page skip directive needs a reason")
     for m in _FENCE.finditer(text):
         language = RUN_LANGUAGES.get(m.group("lang").lower())
         if language is None:
@@ -54,9 +61,10 @@ def read_page(path: Path) -> Page:
         if skip is not None and not skip.group("reason"):
             raise ValueError(f"{path.name}:{text[: m.start()].count(chr(10))}: a skip directive needs a reason")
         line = text[: m.start("code")].count("\n") + 1
-        snippets.append(Snippet(path, line, language, m.group("code"), skip.group("reason") if skip else None))
+        reason = skip.group("reason") if skip else page_skip.group("reason") if page_skip else None
+        snippets.append(Snippet(path, line, language, m.group("code"), reason))
     server = _SERVER.search(text)
-    return Page(path, snippets, server.group("engine") if server else None)
+    return Page(path, snippets, server.group("engine") if server else None, page_skip.group("reason") if page_skip else None)
 
 
 def pages() -> list[Page]:

@@ -35,7 +35,9 @@ def test_ebook_example(tmp_path):
 
 
 def test_every_example_is_run_by_a_test():
-    """A new example must come with its run here (or in tests/server/test_example_client.py)."""
-    covered = {"python_api.py", "async_streaming.py", "ebook.py", "server_client.py"}
+    """A new example must come with its run here (or in the test file named for it below)."""
+    covered = {"python_api.py", "async_streaming.py", "ebook.py", "server_client.py", "gradio_ui.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == covered
-    assert "server_client.py" in (Path(__file__).parent / "server" / "test_example_client.py").read_text()
+    tests = Path(__file__).parent
+    assert "server_client.py" in (tests / "server" / "test_example_client.py").read_text()
+    assert "gradio_ui.py" in (tests / "test_gradio_example.py").read_text()
