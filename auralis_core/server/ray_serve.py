@@ -104,17 +104,18 @@ class AuralisReplica:
 
 def _replica_concurrency(config: ServerConfig) -> int:
     """Segments one replica runs at once, known before any replica loads: the flag, else the
-    engine's declared preference (its cheap registry capabilities), else the scheduler's 8."""
+    engine's declared preference (its cheap registry capabilities), else the scheduler's default."""
     if config.max_concurrency is not None:
         return config.max_concurrency
     from ..registry import get_engine_spec
+    from ..scheduler import DEFAULT_MAX_CONCURRENCY
     from ..tts import _default_engine
 
     try:
         preferred = get_engine_spec(config.engine or _default_engine()).capabilities.preferred_concurrency
     except Exception:  # noqa: BLE001 - an unknown engine fails in the replica, with its own message
         preferred = None
-    return preferred or 8
+    return preferred or DEFAULT_MAX_CONCURRENCY
 
 
 def build_app(config: ServerConfig, setup: Callable[[], None] | None = None) -> Application:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
+from ..scheduler import DEFAULT_MAX_CONCURRENCY
 from .config import ServerConfig
 from .errors import APIError
 from .metrics import ServerMetrics
@@ -43,7 +44,7 @@ class ServerRuntime:
 
     @property
     def capacity(self) -> int:
-        concurrency = self.tts.scheduler.max_concurrency if self.tts is not None else self.config.max_concurrency or 8
+        concurrency = self.tts.scheduler.max_concurrency if self.tts is not None else self.config.max_concurrency or DEFAULT_MAX_CONCURRENCY
         return concurrency + self.config.max_queue
 
     # --- loading -------------------------------------------------------------------------------
