@@ -24,16 +24,24 @@ bounds what the whole path can reach.
 Usage: python benchmarks/xttsv2_gpu.py [--backends vllm32,vllm,torch,coqui] [--codes 200]
        [--concurrency 1,16,64,256,512] [--torch-max-concurrency 64] [--book-chars 100000]
        [--torch-book-chars 10000] [--dtype bfloat16] [--vllm-memory BYTES|FRACTION]
-       [--first-chunk-tokens 8] [--coqui-site DIR] [--out results.json]
+       [--first-chunk-tokens 8] [--vllm-engines 1] [--vocoder-max-frames 8192] [--profile-engine]
+       [--coqui-site DIR] [--out results.json]
+
+``--profile-engine`` samples the Python stacks of vLLM's engine-core processes and of this one
+(`auralis_xttsv2.vllm.profiling`) during "32 streams", the top concurrency level and "GPT alone",
+and prints each process's busiest threads by share of samples per function. "vocoder alone" times
+HiFi-GAN on 64 full segments, with cuDNN's heuristics and with ``cudnn.benchmark``.
 
 ``vllm32`` is the vLLM backend at its recommended 32-stream setting (``max_batch_size=32``,
-``--vllm32-memory``): first audio and throughput at 32, and its GPU memory.
+``--vllm32-memory``, one engine): first audio and throughput at 32, and its GPU memory. A label
+ending in ``-eN`` (``vllm-e2``) runs N vLLM engines (otherwise ``--vllm-engines``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import os
 import platform
@@ -58,11 +66,40 @@ from auralis_core import TTS  # noqa: E402
 CODES_PER_SECOND = 22050 / 1024
 
 
+class GpuBusy:
+    """NVML's utilisation: the share of the last sample period in which any kernel ran on the GPU
+    (all processes). Through ``libnvidia-ml`` with ctypes: no extra package on the GPU machine."""
+
+    class _Rates(ctypes.Structure):
+        _fields_ = [("gpu", ctypes.c_uint), ("memory", ctypes.c_uint)]
+
+    def __init__(self) -> None:
+        self._lib = None
+        try:
+            lib = ctypes.CDLL("libnvidia-ml.so.1")
+            handle = ctypes.c_void_p()
+            if lib.nvmlInit_v2() == 0 and lib.nvmlDeviceGetHandleByIndex_v2(0, ctypes.byref(handle)) == 0:
+                self._lib, self._handle = lib, handle
+        except OSError:
+            pass
+
+    def percent(self) -> int | None:
+        if self._lib is None:
+            return None
+        rates = self._Rates()
+        if self._lib.nvmlDeviceGetUtilizationRates(self._handle, ctypes.byref(rates)) != 0:
+            return None
+        return int(rates.gpu)
+
+
 class GpuMemory:
-    """Device-wide memory in use (all processes), sampled on a thread (zeros without CUDA)."""
+    """Device-wide memory in use (all processes), sampled on a thread (zeros without CUDA), and the
+    GPU's busy share beside it (`GpuBusy`; `busy_since` averages it over a scenario)."""
 
     def __init__(self) -> None:
         self.baseline = self.peak = self._used()
+        self.busy = GpuBusy()
+        self.busy_samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -77,6 +114,14 @@ class GpuMemory:
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
             self.peak = max(self.peak, self._used())
+            busy = self.busy.percent()
+            if busy is not None:
+                self.busy_samples.append((time.perf_counter(), busy))
+
+    def busy_since(self, start: float) -> float | None:
+        """Mean GPU busy percent since ``start`` (perf_counter), None without NVML."""
+        values = [b for t, b in self.busy_samples if t >= start]
+        return round(statistics.mean(values), 1) if values else None
 
     def now_gb(self) -> float:
         return round((self._used() - self.baseline) / 1e9, 2)
@@ -103,13 +148,72 @@ class Breakdown:
     loop_lag_mean_ms: float
     loop_lag_max_ms: float
     first_window_ms: dict[str, float] | None = None  # streamed, vLLM: medians of prompt / codes / latents ready
+    gpu_busy_pct: float | None = None  # NVML: share of the time a kernel ran (both processes)
+
+
+class EngineProfiler:
+    """Switches on the stack sampler that vLLM's processes (and ours) run when ``AURALIS_VLLM_PROFILE``
+    is set (`auralis_xttsv2.vllm.profiling`), around one scenario, and summarises what it counted."""
+
+    def __init__(self, directory: Path, prefix: str) -> None:
+        self.directory = directory  # one per run: this process's sampler watches the first it was given
+        self.prefix = prefix
+
+    def start(self, label: str) -> None:
+        label = f"{self.prefix}_{label}"
+        for old in self.directory.glob(f"{label}.*.json"):
+            old.unlink()
+        (self.directory / "on").write_text(label)
+
+    def stop(self, label: str, top: int = 14) -> dict:
+        """Per process: the share of samples in each function (inclusive) for its busiest threads."""
+        label = f"{self.prefix}_{label}"
+        (self.directory / "on").unlink(missing_ok=True)
+        deadline = time.monotonic() + 5
+        files: list[Path] = []
+        while time.monotonic() < deadline:  # every sampler writes within ~50 ms of the marker going
+            time.sleep(0.3)
+            now = sorted(self.directory.glob(f"{label}.*.json"))
+            if now and now == files:
+                break
+            files = now
+        out = {}
+        for f in files:
+            report = json.loads(f.read_text())
+            kind = "this process" if report["pid"] == os.getpid() else f"vLLM engine core {report['pid']}"
+            threads = {}
+            for name, t in report["threads"].items():
+                n = t["samples"] or 1
+                threads[name] = {"samples": t["samples"],
+                                 "inclusive_pct": {k: round(100 * v / n, 1) for k, v in list(t["inclusive"].items())[:top]},
+                                 "self_pct": {k: round(100 * v / n, 1) for k, v in list(t["self"].items())[:top]}}
+            out[kind] = threads
+        return out
+
+
+@dataclass
+class Probes:
+    """What measures a scenario beyond its own counters: GPU memory and busy share, and the engine
+    stack sampler when ``--profile-engine`` is on (``profile`` names the scenarios it covers)."""
+
+    memory: GpuMemory | None = None
+    profiler: EngineProfiler | None = None
+
+
+def print_profile(profile: dict, threads: int = 2, top: int = 10) -> None:
+    for process, report in profile.items():
+        for name, t in list(report.items())[:threads]:
+            items = ", ".join(f"{k.rsplit('/', 1)[-1]} {v}%" for k, v in list(t["inclusive_pct"].items())[:top])
+            print(f"    [{process} / {name}, {t['samples']} samples] {items}", flush=True)
 
 
 class Profile:
     """Counters of one engine around one scenario, and a lag probe on the engine's event loop."""
 
-    def __init__(self, tts: TTS) -> None:
+    def __init__(self, tts: TTS, probes: Probes | None = None, label: str | None = None) -> None:
         self.tts = tts
+        self.probes = probes or Probes()
+        self.label = label
         self.engine = tts.engine
         self.backend = self.engine.backend
         self._stop = threading.Event()
@@ -129,6 +233,8 @@ class Profile:
             self._lags.append(time.perf_counter() - t - 0.005)
 
     def __enter__(self) -> Self:
+        if self.probes.profiler and self.label:
+            self.probes.profiler.start(self.label)
         self.start = time.perf_counter()
         self.cpu = time.process_time()
         self.before = self._counters()
@@ -140,6 +246,8 @@ class Profile:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._task.result(5)
+        self.engine_profile = (self.probes.profiler.stop(self.label)
+                               if self.probes.profiler and self.label else None)
         after = self._counters()
         d = [a - b for a, b in zip(after, self.before)]
         stats = getattr(self.backend, "stats", None)
@@ -154,6 +262,7 @@ class Profile:
             hifigan_windows=int(d[4]), prefix_s=round(d[5], 3), cpu_s=round(time.process_time() - self.cpu, 2),
             loop_lag_mean_ms=round(1000 * statistics.mean(lags), 2), loop_lag_max_ms=round(1000 * max(lags), 1),
             first_window_ms=first,
+            gpu_busy_pct=self.probes.memory.busy_since(self.start) if self.probes.memory else None,
         )
 
 
@@ -175,8 +284,10 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def run_requests(bench: Scenario, texts: list[str], stream: bool) -> dict:
-    with Profile(bench.tts) as prof:
+async def run_requests(bench: Scenario, texts: list[str], stream: bool, probes: Probes | None = None,
+                       label: str | None = None) -> dict:
+    """``label``: sample the engine's stacks during this scenario (with ``--profile-engine``)."""
+    with Profile(bench.tts, probes, label) as prof:
         start = time.perf_counter()
         results = await asyncio.gather(*[bench.one(t, stream) for t in texts])
         wall = time.perf_counter() - start
@@ -185,55 +296,103 @@ async def run_requests(bench: Scenario, texts: list[str], stream: bool) -> dict:
     return {"requests": len(texts), "audio_s": round(audio, 1), "wall_s": round(wall, 3),
             "x_realtime": round(audio / wall, 1), "rtf": round(wall / audio, 5),
             "first_audio_p50_s": round(pct(firsts, 50), 3), "first_audio_p95_s": round(pct(firsts, 95), 3),
-            "breakdown": asdict(prof.result)}
+            "breakdown": asdict(prof.result), **({"engine_profile": prof.engine_profile} if prof.engine_profile else {})}
 
 
-async def gpt_alone(tts: TTS, texts: list[str], codes: int) -> dict:
+async def gpt_alone(tts: TTS, texts: list[str], codes: int, probes: Probes | None = None) -> dict:
     """The same prompts straight into vLLM (no latents pass, no HiFi-GAN, no scheduler): the GPT's
     own rate on this machine, which bounds the end-to-end rate."""
     from auralis_xttsv2.backend import GenerationRequest
+    from auralis_xttsv2.model.sampling import SamplingParams
     from auralis_xttsv2.vllm.requests import embeds_prompt, sampling_kwargs
 
     engine = tts.engine
     backend = engine.backend
     cfg = engine.config.gpt
-    params = engine.config.sampling_defaults()
+    params = SamplingParams.from_options(engine.default_options())
     cond = engine.speakers["bench"].gpt_cond_latents
     prompts = [backend._prefix(GenerationRequest(cond, torch.tensor(seg.token_ids), params))
                for t in texts for seg in engine.text.prepare(t, "en")]
     mapping = sampling_kwargs(params, cfg, codes, None, True)
 
-    async def one(prefix: torch.Tensor) -> int:
+    async def one(i: int, prefix: torch.Tensor) -> int:
         last = None
         prompt = embeds_prompt(prefix, cfg.start_audio_token)
-        async for out in backend.engine.generate(prompt, mapping.build(stream=False), uuid.uuid4().hex):
+        engine = backend.engines[i % len(backend.engines)]  # as the backend spreads them
+        async for out in engine.generate(prompt, mapping.build(stream=False), uuid.uuid4().hex):
             last = out
         return len(last.outputs[0].token_ids)
 
     async def run() -> tuple[int, float]:
         start = time.perf_counter()
-        n = sum(await asyncio.gather(*[one(p) for p in prompts]))
+        n = sum(await asyncio.gather(*[one(i, p) for i, p in enumerate(prompts)]))
         return n, time.perf_counter() - start
 
+    label = f"gpt_alone_{len(prompts)}"
+    if probes and probes.profiler:
+        probes.profiler.start(label)
+    start = time.perf_counter()
     n, wall = await tts._loop.run_async(run())  # AsyncLLM lives on the engine loop
+    busy = probes.memory.busy_since(start) if probes and probes.memory else None
     audio = n / CODES_PER_SECOND
-    return {"requests": len(prompts), "audio_s": round(audio, 1), "wall_s": round(wall, 3),
-            "x_realtime": round(audio / wall, 1), "rtf": round(wall / audio, 5), "codes_per_s": round(n / wall),
-            "first_audio_p50_s": "", "first_audio_p95_s": ""}
+    row = {"requests": len(prompts), "audio_s": round(audio, 1), "wall_s": round(wall, 3),
+           "x_realtime": round(audio / wall, 1), "rtf": round(wall / audio, 5), "codes_per_s": round(n / wall),
+           "first_audio_p50_s": "", "first_audio_p95_s": "", "gpu_busy_pct": busy}
+    if probes and probes.profiler:
+        row["engine_profile"] = probes.profiler.stop(label)
+    return row
+
+
+def vocoder_alone(tts: TTS, windows: int, frames: int) -> dict:
+    """HiFi-GAN alone on ``windows`` equal windows, in the engine's calls of ``vocoder_max_frames``,
+    with cuDNN's heuristics and with ``cudnn.benchmark`` (its measured algorithm choice)."""
+    from auralis_xttsv2.streaming import DecodeWindow, vocode
+
+    engine = tts.engine
+    model = engine.model
+    hop = 256
+    x = torch.randn(1, model.config.hifigan.decoder_input_dim, frames, device=model.device, dtype=model.dtype)
+    spk = engine.speakers["bench"].speaker_embedding.to(model.device, model.dtype)
+    batch = [DecodeWindow(x, spk, 0, frames * hop, frames, True) for _ in range(windows)]
+    audio = windows * frames * hop / 24000
+    row: dict = {"windows": windows, "frames": frames, "max_frames": engine.vocoder_max_frames, "audio_s": round(audio, 1)}
+    for name, bench_mode in (("heuristics", False), ("cudnn_benchmark", True)):
+        with torch.backends.cudnn.flags(enabled=True, benchmark=bench_mode):
+            vocode(model, batch[:2], engine.vocoder_max_frames)  # warm-up (and the benchmark's search)
+            vocode(model, batch, engine.vocoder_max_frames)
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            vocode(model, batch, engine.vocoder_max_frames)
+            wall = time.perf_counter() - start
+        row[name] = {"wall_s": round(wall, 3), "x_realtime": round(audio / wall, 1)}
+    return row
 
 
 async def measure(args: argparse.Namespace, label: str) -> dict:
     dtype = getattr(torch, args.dtype)
     backend = "vllm" if label.startswith("vllm") else label
-    small = label == "vllm32"  # the recommended 32-stream setting: its memory is the point
+    name, _, engines = label.partition("-e")  # "vllm-e2": two vLLM engines
+    small = name == "vllm32"  # the recommended 32-stream setting: its memory is the point
+    engines = int(engines) if engines else 1 if small else args.vllm_engines
     levels = [32] if small else [c for c in args.concurrency if backend != "torch" or c <= args.torch_max_concurrency]
     batch = 32 if small else max(levels + [32])
-    torch.cuda.empty_cache() if torch.cuda.is_available() else None
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     memory = GpuMemory()
+    profiler = None
+    if args.profile_engine and backend == "vllm":
+        directory = args.out.parent / "engine_profile"
+        directory.mkdir(parents=True, exist_ok=True)
+        os.environ["AURALIS_VLLM_PROFILE"] = str(directory)  # read by every vLLM process at start-up
+        profiler = EngineProfiler(directory, label)
+    probes = Probes(memory, profiler)
     t0 = time.perf_counter()
-    kwargs: dict = {"backend": backend, "stream_first_chunk_tokens": args.first_chunk_tokens}
+    kwargs: dict = {"backend": backend, "stream_first_chunk_tokens": args.first_chunk_tokens,
+                    "vocoder_max_frames": args.vocoder_max_frames}
     if backend == "vllm":
         kwargs["vllm_memory"] = args.vllm32_memory if small else args.vllm_memory
+        kwargs["vllm_engines"] = engines
     engine = build_engine(args.vocab, batch, args.chunk_tokens, args.device, dtype, **kwargs)
     startup = time.perf_counter() - t0
     loaded_gb = memory.now_gb()
@@ -249,9 +408,13 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
                                   f"hifigan {b['hifigan_s']}/{b['hifigan_batches']} prefix {b['prefix_s']} "
                                   f"cpu {b['cpu_s']} lag {b['loop_lag_mean_ms']}/{b['loop_lag_max_ms']} ms"
                                   + (f" first window {b['first_window_ms']}" if b.get("first_window_ms") else ""))
+        busy = b["gpu_busy_pct"] if b else r.get("gpu_busy_pct")
+        extra += f" gpu busy {busy}%" if busy is not None else ""
         table.append(f"{label:<6} {name:<26} {r['requests']:>5} {r['audio_s']:>9} {r['wall_s']:>8} {r['x_realtime']:>8} "
                      f"{r['first_audio_p50_s']:>7} {r['first_audio_p95_s']:>7}{extra}")
         print(table[-1], flush=True)
+        if r.get("engine_profile"):
+            print_profile(r["engine_profile"])
 
     try:
         await run_requests(bench, SENTENCES * 2, stream=False)  # warm-up: kernels, graphs, allocator
@@ -264,14 +427,19 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
                 firsts.append(r["first_audio_p50_s"])
             r["first_audio_p50_s"], r["first_audio_p95_s"] = round(statistics.median(firsts), 3), round(max(firsts), 3)
             show("first audio, 1 stream", r)
-        show("first audio, 32 streams", await run_requests(bench, (SENTENCES * 4)[:32], stream=True))
+        show("first audio, 32 streams", await run_requests(bench, (SENTENCES * 4)[:32], stream=True, probes=probes,
+                                                          label="streams32"))
         for n in levels:
             texts = (SENTENCES * (n // len(SENTENCES) + 1))[:n]
-            show(f"{n} concurrent", await run_requests(bench, texts, stream=False))
-            if backend == "vllm" and n == max(levels) and not small:
-                # the bound (GPT alone), audio decoded in windows while codes are still coming
-                # (streamed), and the cost of per-request seeds in vLLM's sampler
-                show(f"{n} GPT alone", await gpt_alone(tts, texts, args.codes))
+            top = n == max(levels)
+            show(f"{n} concurrent", await run_requests(bench, texts, stream=False, probes=probes,
+                                                       label=f"concurrent{n}" if top else None))
+            if backend == "vllm" and top and not small:
+                # the bound (GPT alone), HiFi-GAN alone, audio decoded in windows while codes are
+                # still coming (streamed), and the cost of per-request seeds in vLLM's sampler
+                show(f"{n} GPT alone", await gpt_alone(tts, texts, args.codes, probes))
+                rows["vocoder alone"] = vocoder_alone(tts, windows=64, frames=round(args.codes * 4.3535))
+                print(f"{label:<6} vocoder alone: {rows['vocoder alone']}", flush=True)
                 show(f"{n} streamed", await run_requests(bench, texts, stream=True))
                 show(f"{n} seeded", await run_requests(Scenario(tts, args.codes, seed=0), texts, stream=False))
         chars = 0 if small else args.book_chars if backend != "torch" else args.torch_book_chars
@@ -281,10 +449,15 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
             r["chars"] = len(text)
             show(f"book, {len(text)} chars", r)
     finally:
+        torch_peak = ((round(torch.cuda.max_memory_allocated() / 1e9, 2), round(torch.cuda.max_memory_reserved() / 1e9, 2))
+                      if torch.cuda.is_available() else (0.0, 0.0))
         await tts.shutdown_async()
+        os.environ.pop("AURALIS_VLLM_PROFILE", None)
     peak, peak_total = memory.stop()
     return {"backend": label, "startup_s": round(startup, 1), "gpu_gb_after_load": loaded_gb,
             "peak_gpu_gb": peak, "peak_gpu_total_gb": peak_total, "max_batch_size": batch,
+            "vllm_engines": kwargs.get("vllm_engines"), "vocoder_max_frames": args.vocoder_max_frames,
+            "this_process_peak_allocated_gb": torch_peak[0], "this_process_peak_reserved_gb": torch_peak[1],
             "vllm_memory": kwargs.get("vllm_memory"), "first_chunk_tokens": args.first_chunk_tokens,
             "scenarios": rows, "table": table}
 
@@ -329,7 +502,7 @@ def coqui(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="vllm32,vllm,torch,coqui",
-                        help="vllm32, vllm, torch, coqui (needs --coqui-site), in any order")
+                        help="vllm32, vllm, torch, coqui (needs --coqui-site), in any order; vllm-eN: N engines")
     parser.add_argument("--codes", type=int, default=200, help="audio codes per segment (46.4 ms each)")
     parser.add_argument("--concurrency", default="1,16,64,256,512")
     parser.add_argument("--torch-max-concurrency", type=int, default=64, help="torch backend: skip larger levels")
@@ -341,6 +514,10 @@ def main() -> None:
     parser.add_argument("--vllm-memory", type=float, default=None,
                         help="vLLM KV pool: a fraction of the GPU (<= 1) or bytes (> 1); default: fits every sequence")
     parser.add_argument("--vllm32-memory", type=float, default=1.5e9, help="KV pool of the 32-stream setting")
+    parser.add_argument("--vllm-engines", type=int, default=1, help="vLLM engines sharing the GPU (not vllm32)")
+    parser.add_argument("--vocoder-max-frames", type=int, default=8192, help="HiFi-GAN frames per batched call")
+    parser.add_argument("--profile-engine", action="store_true",
+                        help="sample the stacks of vLLM's engine processes and this one (32 streams, the top level, GPT alone)")
     parser.add_argument("--coqui-site", type=Path, default=None,
                         help="a --target dir with coqui-tts 0.28 and transformers < 5: also run Coqui")
     parser.add_argument("--coqui-requests", type=int, default=6, help="Coqui: sequential one-sentence requests")
@@ -373,7 +550,9 @@ def main() -> None:
             print(f"{b['backend']}: failed")
             continue
         print(f"{b['backend']}: start {b['startup_s']} s, GPU {b.get('gpu_gb_after_load')} GB after load, "
-              f"peak {b['peak_gpu_gb']} GB, peak total {b.get('peak_gpu_total_gb')} GB (batch {b.get('max_batch_size', 1)})")
+              f"peak {b['peak_gpu_gb']} GB, peak total {b.get('peak_gpu_total_gb')} GB (batch {b.get('max_batch_size', 1)}, "
+              f"engines {b.get('vllm_engines')}); this process: peak allocated {b.get('this_process_peak_allocated_gb')} GB, "
+              f"reserved {b.get('this_process_peak_reserved_gb')} GB")
         print("\n".join(b["table"]))
     print(f"wrote {args.out}")
 

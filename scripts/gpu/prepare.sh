@@ -20,7 +20,7 @@ rm -rf "$C" && mkdir -p "$C/wheels" "$C/plugins/xttsv2"
 python3 -m pip wheel -q --no-deps -w "$C/wheels" "$SRC" "$SRC/plugins/xttsv2"
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d "$C/wheels" \
-  num2words==0.5.14 pytest-asyncio==1.5.0 py3langid==0.4.0 importlib-metadata==10.2.0 lazy-importer==0.1.0
+  num2words==0.5.14 pytest-asyncio==1.5.0 py3langid==0.4.0 importlib-metadata==10.2.0 lazy-importer==0.1.0 pysbd==0.3.4
 # The reference's environment. torchcodec is never used (the benchmark decodes no audio file); it only
 # satisfies coqui-tts's import-time guard on torch >= 2.9. tokenizers 0.22: transformers 4.57 refuses 0.23.
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \

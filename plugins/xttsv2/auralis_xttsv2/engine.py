@@ -65,6 +65,8 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         vllm_memory: float | int | None = None,
         vllm_enforce_eager: bool = False,
         vllm_attention_backend: str | None = None,
+        vllm_engines: int = 1,
+        vocoder_max_frames: int = 8192,
     ) -> None:
         """Wrap a loaded checkpoint. ``backend`` is ``"torch"``, ``"vllm"`` or ``"auto"`` (vLLM when
         the model is on CUDA and vLLM is installed). ``max_batch_size`` bounds the sequences sharing
@@ -75,11 +77,16 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         more than the decoder's 4 held-back codes). ``batch_invariant=True`` (torch backend)
         makes a request's codes independent of the requests it shares steps with, bit for bit, at a
         cost in speed. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
-        (``gpu_memory_utilization``) or bytes (see `VLLMSettings`)."""
+        (``gpu_memory_utilization``) or bytes (see `VLLMSettings`), split over ``vllm_engines`` engines
+        that share the GPU and the sequences (throughput at hundreds of streams). ``vocoder_max_frames`` bounds the
+        HiFi-GAN frames decoded in one call (8192 frames: ~9 segments of 9 s, ~0.7 GB of bfloat16
+        activations), so the memory audio decoding takes does not grow with the number of streams."""
         from .text import TextPipeline, XTTSTokenizer
 
         if stream_chunk_tokens < 1 or stream_context_frames < 0:
             raise InvalidRequestError("stream_chunk_tokens must be >= 1 and stream_context_frames >= 0", "stream_chunk_tokens")
+        if vocoder_max_frames < 1:
+            raise InvalidRequestError(f"vocoder_max_frames must be >= 1, got {vocoder_max_frames}", "vocoder_max_frames")
         if stream_first_chunk_tokens is not None and stream_first_chunk_tokens < 1:
             raise InvalidRequestError(f"stream_first_chunk_tokens must be >= 1, got {stream_first_chunk_tokens}",
                                       "stream_first_chunk_tokens")
@@ -103,20 +110,23 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         self._capabilities = dataclasses.replace(
             CAPABILITIES, voices=names, default_voice=names[0] if names else None, native_speed=True
         )
-        vllm_settings = VLLMSettings(vllm_memory, vllm_enforce_eager, vllm_attention_backend)  # checked first
+        vllm_settings = VLLMSettings(vllm_memory, vllm_enforce_eager, vllm_attention_backend,
+                                     engines=vllm_engines)  # checked first
         self.backend_name = resolve_backend(backend, self.model.device)
         self.backend: GenerationBackend = self._make_backend(
             self.backend_name, max_batch_size, batch_invariant, vllm_settings
         )
         # HiFi-GAN and the encoders run here, beside the GPT worker thread, off the event loop
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-decode")
-        # streamed windows of concurrent requests with equal length share one HiFi-GAN call on a
-        # GPU. Not on CPU: there a batch of 8 windows costs twice the CPU time of 8 single calls
-        # (measured, real-size HiFi-GAN, 60 codes, one thread: 21 s vs 10.5 s; the activations
-        # outgrow the caches), so each window is its own call.
+        # streamed windows of concurrent requests with equal length share HiFi-GAN calls on a GPU,
+        # of at most ``vocoder_max_frames`` frames each (what bounds their activations). Not on CPU:
+        # there a batch of 8 windows costs twice the CPU time of 8 single calls (measured, real-size
+        # HiFi-GAN, 60 codes, one thread: 21 s vs 10.5 s; the activations outgrow the caches).
+        on_cpu = self.model.device.type == "cpu"
+        self.vocoder_max_frames = vocoder_max_frames
         self.vocoder: MicroBatcher[DecodeWindow, torch.Tensor] = MicroBatcher(
-            lambda windows: vocode(self.model, windows), self._executor, key=lambda w: w.length,
-            max_batch=1 if self.model.device.type == "cpu" else min(32, max(8, max_batch_size)),  # bounds activations
+            lambda windows: vocode(self.model, windows, max_frames=self.vocoder_max_frames), self._executor,
+            key=lambda w: w.length, max_batch=1 if on_cpu else max(64, max_batch_size),
         )
 
     def _make_backend(self, name: str, max_batch_size: int, batch_invariant: bool,

@@ -143,11 +143,19 @@ class DecodeWindow:
 
 
 @torch.inference_mode()
-def vocode(model: XTTSModel, windows: list[DecodeWindow]) -> list[torch.Tensor]:
-    """One HiFi-GAN call for windows of equal frame count (streams of many requests) -> ``[S]`` each."""
+def vocode(model: XTTSModel, windows: list[DecodeWindow], max_frames: int | None = None) -> list[torch.Tensor]:
+    """HiFi-GAN on windows of equal frame count (streams of many requests) -> ``[S]`` each, in calls
+    of at most ``max_frames`` frames together (at least one window): activations grow with the frames
+    of a call (~80 KB per frame in bfloat16, `benchmarks/xttsv2_hifigan_memory.py`), the GPU's
+    efficiency stops growing long before."""
     if len({w.length for w in windows}) != 1:
         raise ValueError("vocode batches windows of one length; group them by DecodeWindow.length")
-    frames = torch.cat([w.frames for w in windows])
-    speakers = torch.cat([w.speaker for w in windows])
-    wav = model.hifigan_decoder.waveform_decoder(frames, speakers)[:, 0].float().cpu()  # one copy per batch
-    return list(wav.unbind(0))
+    per_call = len(windows) if max_frames is None else max(1, max_frames // windows[0].length)
+    out: list[torch.Tensor] = []
+    for i in range(0, len(windows), per_call):
+        group = windows[i: i + per_call]
+        frames = torch.cat([w.frames for w in group])
+        speakers = torch.cat([w.speaker for w in group])
+        wav = model.hifigan_decoder.waveform_decoder(frames, speakers)[:, 0].float().cpu()  # one copy per call
+        out.extend(wav.unbind(0))
+    return out

@@ -37,15 +37,6 @@ class LatentsPass:
     async def submit(self, job: LatentsJob) -> torch.Tensor:
         return await self.batcher.submit(job)
 
-    def _embed(self, job: LatentsJob) -> torch.Tensor:
-        device = job.prefix.device
-        inputs = job.codes[:-1]  # the last code predicts nothing we need
-        if not inputs:
-            return job.prefix
-        codes = torch.tensor(inputs, device=device)[None]
-        audio = self.gpt.embed_audio(codes, 1)[0]  # code t at mel position t + 1
-        return torch.cat([job.prefix, audio.to(job.prefix.dtype)])
-
     @torch.inference_mode()
     def _run(self, jobs: list[LatentsJob]) -> list[torch.Tensor]:
         out: list[torch.Tensor] = []
@@ -63,15 +54,22 @@ class LatentsPass:
         return out
 
     def _forward(self, jobs: list[LatentsJob]) -> list[torch.Tensor]:
-        seqs = [self._embed(job) for job in jobs]
-        longest = max(s.shape[0] for s in seqs)
-        x = seqs[0].new_zeros(len(seqs), longest, seqs[0].shape[1])
-        for i, s in enumerate(seqs):  # right padding: causal attention never lets a real position see it
-            x[i, : s.shape[0]] = s
+        prefix = jobs[0].prefix
+        inputs = [job.codes[:-1] for job in jobs]  # the last code predicts nothing we need
+        longest = max(len(seq) for seq in inputs)
+        codes = torch.tensor([list(seq) + [0] * (longest - len(seq)) for seq in inputs], dtype=torch.long)
+        audio = self.gpt.embed_audio(codes.to(prefix.device), 1) if longest else None  # code t at mel position t + 1
+        lengths = [job.prefix.shape[0] + len(seq) for job, seq in zip(jobs, inputs)]
+        x = prefix.new_zeros(len(jobs), max(lengths), prefix.shape[1])
+        for i, (job, seq) in enumerate(zip(jobs, inputs)):  # right padding: causal attention never lets a real position see it
+            p = job.prefix.shape[0]
+            x[i, :p] = job.prefix
+            if seq:
+                x[i, p: p + len(seq)] = audio[i, : len(seq)]
         hidden = self.gpt(x)  # the GPT's cache-less, causal (teacher-forced) forward
-        results = []
-        for i, (job, s) in enumerate(zip(jobs, seqs)):
-            n = len(job.codes)
-            first = s.shape[0] - n  # the start-audio position, which predicts c_0 (codes[:-1] follow it)
-            results.append(hidden[i, first + job.start: first + n].float().cpu())
-        return results
+        rows = []
+        for i, (job, length) in enumerate(zip(jobs, lengths)):
+            first = length - len(job.codes)  # the start-audio position, which predicts c_0
+            rows.append(hidden[i, first + job.start: first + len(job.codes)])
+        flat = torch.cat(rows).float().cpu()  # one copy out (and one sync) for the batch
+        return list(flat.split([r.shape[0] for r in rows]))

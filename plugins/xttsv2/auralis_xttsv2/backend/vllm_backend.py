@@ -9,7 +9,9 @@ generator (a cancelled request, a client gone) aborts the vLLM request at once.
 
 vLLM's engine core runs in its own process (``AsyncLLM`` always does); it loads the GPT from a
 directory written by `export_for_vllm` and finds the model class through the
-``vllm.general_plugins`` entry point.
+``vllm.general_plugins`` entry point. With ``VLLMSettings.engines > 1`` several engines share the
+GPU, each with its own process and its share of the sequences and memory; a new sequence goes to
+the engine with the fewest in flight.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class VLLMStats:
     # per streamed sequence, seconds from generate() to: its prompt built, its first window's codes
     # in, that window's latents done (what first audio waits for before HiFi-GAN)
     first_window: list[tuple[float, float, float]] = field(default_factory=list)
+    routed: list[int] = field(default_factory=list)  # sequences sent to each engine
 
 
 class VLLMBackend(GenerationBackend):
@@ -70,20 +73,33 @@ class VLLMBackend(GenerationBackend):
         # prompts of requests that arrive together are built in one call, with one copy to the host
         self.prompts: MicroBatcher[GenerationRequest, tuple[torch.Tensor, torch.Tensor]] = MicroBatcher(
             self._prefixes, self._executor, max_batch=max(64, max_batch_size))
+        self.engines: list[Any] = []
         try:
-            self.engine = self._start_engine(max_batch_size)
+            export_for_vllm(self.model, self._dir)
+            for _ in range(self.settings.engines):  # one after another: each checks the memory left
+                self.engines.append(self._start_engine(max_batch_size, seed=len(self.engines)))
         except Exception as exc:
+            for engine in self.engines:
+                engine.shutdown()
             shutil.rmtree(self._dir, ignore_errors=True)
             self._executor.shutdown(wait=False)
             raise EngineLoadError(f"vLLM failed to start the XTTS GPT: {exc}") from exc
+        self._in_flight = [0] * len(self.engines)
+        self.stats.routed = [0] * len(self.engines)
 
-    def _start_engine(self, max_batch_size: int) -> Any:
+    @property
+    def engine(self) -> Any:
+        """The first (usually only) vLLM engine."""
+        return self.engines[0]
+
+    def _start_engine(self, max_batch_size: int, seed: int) -> Any:
+        """One engine with its share of ``max_batch_size`` (all engines' total) and of the memory;
+        ``seed`` its batch generator's (distinct per engine: unseeded requests must not repeat each other)."""
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
         from ..vllm.plugin import register
 
-        export_for_vllm(self.model, self._dir)
         register()
         s = self.settings
         dtype_bytes = torch.tensor([], dtype=self.model.dtype).element_size()
@@ -98,10 +114,10 @@ class VLLMBackend(GenerationBackend):
             enable_prompt_embeds=True,
             dtype=str(self.model.dtype).removeprefix("torch."),
             max_model_len=self.geometry.max_model_len,
-            max_num_seqs=max_batch_size,
+            max_num_seqs=s.sequences_per_engine(max_batch_size),
             enable_prefix_caching=False,
             enforce_eager=s.enforce_eager,
-            seed=0,
+            seed=seed,
             **s.memory_kwargs(self.config, dtype_bytes, max_batch_size, self.geometry.max_model_len),
             **extra,
         )
@@ -144,11 +160,15 @@ class VLLMBackend(GenerationBackend):
             stream=bool(request.stream_every))
         self.stats.sequences += 1
         request_id = uuid.uuid4().hex
+        slot = min(range(len(self.engines)), key=self._in_flight.__getitem__)
+        engine = self.engines[slot]
+        self._in_flight[slot] += 1
+        self.stats.routed[slot] += 1
         codes: list[int] = []
         emitted = 0
         finished = False
         try:
-            async for out in self.engine.generate(embeds_prompt(host_prefix, cfg.start_audio_token), params, request_id):
+            async for out in engine.generate(embeds_prompt(host_prefix, cfg.start_audio_token), params, request_id):
                 completion = out.outputs[0]
                 codes.extend(int(c) for c in completion.token_ids)
                 stopped = completion.finish_reason == "stop"
@@ -174,17 +194,17 @@ class VLLMBackend(GenerationBackend):
         except Exception as exc:
             raise GenerationError(f"XTTS generation (vLLM) failed: {exc}") from exc
         finally:
+            self._in_flight[slot] -= 1
             if not finished:  # cancelled or closed early: vLLM must stop working on it now
-                await self.engine.abort(request_id)
+                await engine.abort(request_id)
 
     async def shutdown(self) -> None:
         self._closing = True
-        engine = getattr(self, "engine", None)
-        if engine is not None:
+        for engine in getattr(self, "engines", ()):
             await asyncio.to_thread(engine.shutdown)
         self._executor.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def unfinished_requests(self) -> int:
         """Requests vLLM still tracks (observability; 0 once every caller is done or gone)."""
-        return int(self.engine.output_processor.get_num_unfinished_requests())
+        return sum(int(e.output_processor.get_num_unfinished_requests()) for e in self.engines)

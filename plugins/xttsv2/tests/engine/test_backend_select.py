@@ -14,7 +14,7 @@ from auralis_core.cli.engine_args import parse_engine_args
 from auralis_core.errors import EngineLoadError, InvalidRequestError, MissingDependencyError
 from auralis_xttsv2.backend import resolve_backend
 from auralis_xttsv2.backend.select import vllm_installed
-from auralis_xttsv2.backend.vllm_settings import VLLMSettings, kv_bytes_per_token
+from auralis_xttsv2.backend.vllm_settings import BYTES_MODE_STARTUP_FRACTION, VLLMSettings, kv_bytes_per_token
 from auralis_xttsv2.model.config import XTTSGPTConfig
 
 no_vllm = pytest.mark.skipif(vllm_installed(), reason="vLLM is installed here")
@@ -75,13 +75,27 @@ def test_vllm_memory_is_checked_before_loading(small_dir, memory):
     assert e.value.param == "vllm_memory"
 
 
+@pytest.mark.parametrize("engines", [0, -1, 1.5, True, "2"])
+def test_vllm_engines_is_checked_before_loading(small_dir, engines):
+    with pytest.raises(InvalidRequestError, match="vllm_engines") as e:
+        TTS.from_pretrained(str(small_dir), engine="xttsv2", backend="torch", vllm_engines=engines)
+    assert e.value.param == "vllm_engines"
+
+
 def test_kv_pool_defaults():
     cfg = XTTSGPTConfig()
     per_token = kv_bytes_per_token(cfg, 2)
     assert per_token == 2 * 30 * 1024 * 2  # 120 KiB per position in bf16
-    assert VLLMSettings().memory_kwargs(cfg, 2, 32, 1039) == {"kv_cache_memory_bytes": 32 * 1040 * per_token}
+    gate = {"gpu_memory_utilization": BYTES_MODE_STARTUP_FRACTION}
+    assert VLLMSettings().memory_kwargs(cfg, 2, 32, 1039) == {"kv_cache_memory_bytes": 32 * 1040 * per_token, **gate}
     assert VLLMSettings(memory=0.25).memory_kwargs(cfg, 2, 32, 1039) == {"gpu_memory_utilization": 0.25}
-    assert VLLMSettings(memory=3 << 30).memory_kwargs(cfg, 2, 32, 1039) == {"kv_cache_memory_bytes": 3 << 30}
+    assert VLLMSettings(memory=3 << 30).memory_kwargs(cfg, 2, 32, 1039) == {"kv_cache_memory_bytes": 3 << 30, **gate}
+    # several engines split the sequences and the memory evenly
+    two = VLLMSettings(engines=2)
+    assert two.sequences_per_engine(33) == 17
+    assert two.memory_kwargs(cfg, 2, 32, 1039) == {"kv_cache_memory_bytes": 16 * 1040 * per_token, **gate}
+    assert VLLMSettings(memory=0.5, engines=2).memory_kwargs(cfg, 2, 32, 1039) == {"gpu_memory_utilization": 0.25}
+    assert VLLMSettings(memory=3 << 30, engines=3).memory_kwargs(cfg, 2, 32, 1039)["kv_cache_memory_bytes"] == (3 << 30) // 3
 
 
 def test_engine_args_parse():

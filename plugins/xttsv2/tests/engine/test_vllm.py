@@ -134,17 +134,23 @@ async def _stream_and_abort(backend, ckpt, cond, tokens, collect) -> None:
 
 
 async def test_engine_end_to_end_with_vllm(small_dir):
+    """The public API on two vLLM engines sharing the GPU: requests spread over both, a stream."""
     from auralis_core import TTS
 
     tts = TTS.from_pretrained(str(small_dir), engine="xttsv2", backend="vllm", device="cuda", dtype="bfloat16",
-                              vllm_memory=1 << 30)
+                              vllm_memory=1 << 30, vllm_engines=2, max_batch_size=8)
     try:
         assert tts.engine.backend_name == "vllm"
+        backend = tts.engine.backend
+        assert len(backend.engines) == 2
         opts = dict(language="en", seed=1, options={"max_new_tokens": 40, "ignore_stop": True})
-        outs = await asyncio.gather(*[tts.generate_speech_async(t, **opts) for t in ("Hello there.", "Good day to you.")])
+        texts = ("Hello there.", "Good day to you.", "A third one.", "And a fourth.")
+        outs = await asyncio.gather(*[tts.generate_speech_async(t, **opts) for t in texts])
         assert all(o.duration > 0.5 for o in outs)
+        assert min(backend.stats.routed) >= 1, backend.stats.routed  # both engines served
         chunks = [c async for c in tts.stream_async("One more, streamed.", stream=True, **opts)]
         assert len(chunks) >= 2
         assert tts.engine.vocoder.batches >= 1
+        assert backend.unfinished_requests() == 0
     finally:
         await tts.shutdown_async()

@@ -66,6 +66,13 @@ async def test_batched_vocoder_equals_one_by_one(small_ckpt, reference):
         assert torch.allclose(wav, alone, atol=1e-5)
     with pytest.raises(ValueError, match="one length"):
         vocode(model, [windows[0][1], StreamingDecoder(model, spk).plan(lat[:5], final=True)])
+    # a frame budget splits the batch into calls (at least one window each); the audio is the same
+    length = windows[0][1].length
+    for budget in (1, length, 2 * length + 1):
+        split = vocode(model, [w for _, w in windows], max_frames=budget)
+        assert len(split) == 3
+        for a, b in zip(split, together):
+            assert torch.allclose(a, b, atol=1e-5)
 
 
 async def test_micro_batcher_groups_by_key_isolates_failures_and_cancels():
