@@ -194,7 +194,7 @@ class EngineProfiler:
 @dataclass
 class Probes:
     """What measures a scenario beyond its own counters: GPU memory and busy share, and the engine
-    stack sampler when ``--profile-engine`` is on (``profile`` names the scenarios it covers)."""
+    stack sampler when ``--profile-engine`` is on (a scenario with a label is sampled)."""
 
     memory: GpuMemory | None = None
     profiler: EngineProfiler | None = None
@@ -328,33 +328,28 @@ async def gpt_alone(tts: TTS, texts: list[str], codes: int, probes: Probes | Non
         n = sum(await asyncio.gather(*[one(i, p) for i, p in enumerate(prompts)]))
         return n, time.perf_counter() - start
 
-    label = f"gpt_alone_{len(prompts)}"
-    if probes and probes.profiler:
-        probes.profiler.start(label)
-    start = time.perf_counter()
-    n, wall = await tts._loop.run_async(run())  # AsyncLLM lives on the engine loop
-    busy = probes.memory.busy_since(start) if probes and probes.memory else None
+    with Profile(tts, probes, f"gpt_alone_{len(prompts)}") as prof:
+        n, wall = await tts._loop.run_async(run())  # AsyncLLM lives on the engine loop
     audio = n / CODES_PER_SECOND
-    row = {"requests": len(prompts), "audio_s": round(audio, 1), "wall_s": round(wall, 3),
-           "x_realtime": round(audio / wall, 1), "rtf": round(wall / audio, 5), "codes_per_s": round(n / wall),
-           "first_audio_p50_s": "", "first_audio_p95_s": "", "gpu_busy_pct": busy}
-    if probes and probes.profiler:
-        row["engine_profile"] = probes.profiler.stop(label)
-    return row
+    return {"requests": len(prompts), "audio_s": round(audio, 1), "wall_s": round(wall, 3),
+            "x_realtime": round(audio / wall, 1), "rtf": round(wall / audio, 5), "codes_per_s": round(n / wall),
+            "first_audio_p50_s": "", "first_audio_p95_s": "", "breakdown": asdict(prof.result),
+            **({"engine_profile": prof.engine_profile} if prof.engine_profile else {})}
 
 
-def vocoder_alone(tts: TTS, windows: int, frames: int) -> dict:
-    """HiFi-GAN alone on ``windows`` equal windows, in the engine's calls of ``vocoder_max_frames``,
-    with cuDNN's heuristics and with ``cudnn.benchmark`` (its measured algorithm choice)."""
-    from auralis_xttsv2.streaming import DecodeWindow, vocode
+def vocoder_alone(tts: TTS, windows: int, codes: int) -> dict:
+    """HiFi-GAN alone on ``windows`` full segments of ``codes`` codes, in the engine's calls of
+    ``vocoder_max_frames``, with cuDNN's heuristics and with ``cudnn.benchmark`` (measured choice)."""
+    from auralis_xttsv2.streaming import DecodeWindow, StreamingDecoder, vocode
 
     engine = tts.engine
     model = engine.model
-    hop = 256
-    x = torch.randn(1, model.config.hifigan.decoder_input_dim, frames, device=model.device, dtype=model.dtype)
     spk = engine.speakers["bench"].speaker_embedding.to(model.device, model.dtype)
-    batch = [DecodeWindow(x, spk, 0, frames * hop, frames, True) for _ in range(windows)]
-    audio = windows * frames * hop / 24000
+    shape = StreamingDecoder(model, spk)  # the decoder's own frame rate and samples per frame
+    frames = round(codes * shape.frames_per_code)
+    x = torch.randn(1, model.config.hifigan.decoder_input_dim, frames, device=model.device, dtype=model.dtype)
+    batch = [DecodeWindow(x, spk, 0, frames * shape.hop, frames, True) for _ in range(windows)]
+    audio = windows * frames * shape.hop / model.config.hifigan.output_sample_rate
     row: dict = {"windows": windows, "frames": frames, "max_frames": engine.vocoder_max_frames, "audio_s": round(audio, 1)}
     for name, bench_mode in (("heuristics", False), ("cudnn_benchmark", True)):
         with torch.backends.cudnn.flags(enabled=True, benchmark=bench_mode):
@@ -408,8 +403,8 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
                                   f"hifigan {b['hifigan_s']}/{b['hifigan_batches']} prefix {b['prefix_s']} "
                                   f"cpu {b['cpu_s']} lag {b['loop_lag_mean_ms']}/{b['loop_lag_max_ms']} ms"
                                   + (f" first window {b['first_window_ms']}" if b.get("first_window_ms") else ""))
-        busy = b["gpu_busy_pct"] if b else r.get("gpu_busy_pct")
-        extra += f" gpu busy {busy}%" if busy is not None else ""
+        if b and b["gpu_busy_pct"] is not None:
+            extra += f" gpu busy {b['gpu_busy_pct']}%"
         table.append(f"{label:<6} {name:<26} {r['requests']:>5} {r['audio_s']:>9} {r['wall_s']:>8} {r['x_realtime']:>8} "
                      f"{r['first_audio_p50_s']:>7} {r['first_audio_p95_s']:>7}{extra}")
         print(table[-1], flush=True)
@@ -438,7 +433,7 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
                 # the bound (GPT alone), HiFi-GAN alone, audio decoded in windows while codes are
                 # still coming (streamed), and the cost of per-request seeds in vLLM's sampler
                 show(f"{n} GPT alone", await gpt_alone(tts, texts, args.codes, probes))
-                rows["vocoder alone"] = vocoder_alone(tts, windows=64, frames=round(args.codes * 4.3535))
+                rows["vocoder alone"] = vocoder_alone(tts, windows=64, codes=args.codes)
                 print(f"{label:<6} vocoder alone: {rows['vocoder alone']}", flush=True)
                 show(f"{n} streamed", await run_requests(bench, texts, stream=True))
                 show(f"{n} seeded", await run_requests(Scenario(tts, args.codes, seed=0), texts, stream=False))

@@ -75,7 +75,10 @@ class VLLMBackend(GenerationBackend):
             self._prefixes, self._executor, max_batch=max(64, max_batch_size))
         self.engines: list[Any] = []
         try:
+            from ..vllm.plugin import register
+
             export_for_vllm(self.model, self._dir)
+            register()
             for _ in range(self.settings.engines):  # one after another: each checks the memory left
                 self.engines.append(self._start_engine(max_batch_size, seed=len(self.engines)))
         except Exception as exc:
@@ -98,9 +101,6 @@ class VLLMBackend(GenerationBackend):
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
-        from ..vllm.plugin import register
-
-        register()
         s = self.settings
         dtype_bytes = torch.tensor([], dtype=self.model.dtype).element_size()
         extra: dict[str, Any] = {}

@@ -232,3 +232,6 @@ def test_small_first_stream_window(tts):
     assert np.max(np.abs(streamed.samples - whole.samples)) <= 1e-4
     with pytest.raises(InvalidRequestError, match="stream_first_chunk_tokens must be >= 1"):
         XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", stream_first_chunk_tokens=0)
+    with pytest.raises(InvalidRequestError, match="vocoder_max_frames must be >= 1") as e:
+        XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", vocoder_max_frames=0)
+    assert e.value.param == "vocoder_max_frames"
