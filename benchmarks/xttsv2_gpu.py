@@ -25,6 +25,7 @@ Usage: python benchmarks/xttsv2_gpu.py [--backends vllm32,vllm,torch,coqui] [--c
        [--concurrency 1,16,64,256,512] [--torch-max-concurrency 64] [--book-chars 100000]
        [--torch-book-chars 10000] [--dtype bfloat16] [--vllm-memory BYTES|FRACTION]
        [--first-chunk-tokens 8] [--vllm-engines 1] [--vocoder-max-frames 8192] [--profile-engine]
+       [--vllm32-vocoder-max-frames 4096] [--allocator expandable_segments:True]
        [--coqui-site DIR] [--out results.json]
 
 ``--profile-engine`` samples the Python stacks of vLLM's engine-core processes and of this one
@@ -33,7 +34,9 @@ and prints each process's busiest threads by share of samples per function. "voc
 HiFi-GAN on 64 full segments, with cuDNN's heuristics and with ``cudnn.benchmark``.
 
 ``vllm32`` is the vLLM backend at its recommended 32-stream setting (``max_batch_size=32``,
-``--vllm32-memory``, one engine): first audio and throughput at 32, and its GPU memory. A label
+``--vllm32-memory``, ``--vllm32-vocoder-max-frames``, one engine): first audio and throughput at
+32, and its GPU memory. ``--allocator`` (default ``expandable_segments:True``, part of the
+recommended setting) is PyTorch's CUDA allocator setting for the whole run. A label
 ending in ``-eN`` (``vllm-e2``) runs N vLLM engines (otherwise ``--vllm-engines``).
 """
 
@@ -384,7 +387,7 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
     probes = Probes(memory, profiler)
     t0 = time.perf_counter()
     kwargs: dict = {"backend": backend, "stream_first_chunk_tokens": args.first_chunk_tokens,
-                    "vocoder_max_frames": args.vocoder_max_frames}
+                    "vocoder_max_frames": args.vllm32_vocoder_max_frames if small else args.vocoder_max_frames}
     if backend == "vllm":
         kwargs["vllm_memory"] = args.vllm32_memory if small else args.vllm_memory
         kwargs["vllm_engines"] = engines
@@ -451,7 +454,7 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
     peak, peak_total = memory.stop()
     return {"backend": label, "startup_s": round(startup, 1), "gpu_gb_after_load": loaded_gb,
             "peak_gpu_gb": peak, "peak_gpu_total_gb": peak_total, "max_batch_size": batch,
-            "vllm_engines": kwargs.get("vllm_engines"), "vocoder_max_frames": args.vocoder_max_frames,
+            "vllm_engines": kwargs.get("vllm_engines"), "vocoder_max_frames": kwargs["vocoder_max_frames"],
             "this_process_peak_allocated_gb": torch_peak[0], "this_process_peak_reserved_gb": torch_peak[1],
             "vllm_memory": kwargs.get("vllm_memory"), "first_chunk_tokens": args.first_chunk_tokens,
             "scenarios": rows, "table": table}
@@ -511,6 +514,10 @@ def main() -> None:
     parser.add_argument("--vllm32-memory", type=float, default=1.5e9, help="KV pool of the 32-stream setting")
     parser.add_argument("--vllm-engines", type=int, default=1, help="vLLM engines sharing the GPU (not vllm32)")
     parser.add_argument("--vocoder-max-frames", type=int, default=8192, help="HiFi-GAN frames per batched call")
+    parser.add_argument("--vllm32-vocoder-max-frames", type=int, default=4096,
+                        help="HiFi-GAN frames per batched call in the 32-stream setting")
+    parser.add_argument("--allocator", default="expandable_segments:True",
+                        help="PYTORCH_CUDA_ALLOC_CONF for this process and vLLM's ('' leaves the environment as it is)")
     parser.add_argument("--profile-engine", action="store_true",
                         help="sample the stacks of vLLM's engine processes and this one (32 streams, the top level, GPT alone)")
     parser.add_argument("--coqui-site", type=Path, default=None,
@@ -521,6 +528,8 @@ def main() -> None:
     parser.add_argument("--vocab", type=Path, default=DEFAULT_VOCAB)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/xttsv2_gpu.json"))
     args = parser.parse_args()
+    if args.allocator:  # read at CUDA's first use, so before anything touches the GPU; vLLM's processes inherit it
+        os.environ["PYTORCH_CUDA_ALLOC_CONF"] = args.allocator
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     if args.vllm_memory is not None and args.vllm_memory > 1:
         args.vllm_memory = int(args.vllm_memory)
@@ -528,7 +537,7 @@ def main() -> None:
         args.vllm32_memory = int(args.vllm32_memory)
     result = {
         "machine": {"gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else "none", "python": platform.python_version(), "torch": torch.__version__,
-                    "date": time.strftime("%Y-%m-%d")},
+                    "date": time.strftime("%Y-%m-%d"), "PYTORCH_CUDA_ALLOC_CONF": os.environ.get("PYTORCH_CUDA_ALLOC_CONF")},
         "model": {"weights": "random, real size (XTTSConfig defaults)", "dtype": args.dtype, "codes_per_segment": args.codes,
                   "audio_s_per_segment": round(args.codes / CODES_PER_SECOND, 2)},
         "backends": {},

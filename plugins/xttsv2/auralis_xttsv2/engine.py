@@ -66,6 +66,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         vllm_enforce_eager: bool = False,
         vllm_attention_backend: str | None = None,
         vllm_engines: int = 1,
+        vllm_max_batched_tokens: int = 8192,
         vocoder_max_frames: int = 8192,
     ) -> None:
         """Wrap a loaded checkpoint. ``backend`` is ``"torch"``, ``"vllm"`` or ``"auto"`` (vLLM when
@@ -78,7 +79,8 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         makes a request's codes independent of the requests it shares steps with, bit for bit, at a
         cost in speed. ``vllm_memory`` sizes vLLM's KV pool: a fraction of the GPU
         (``gpu_memory_utilization``) or bytes (see `VLLMSettings`), split over ``vllm_engines`` engines
-        that share the GPU and the sequences (throughput at hundreds of streams). ``vocoder_max_frames`` bounds the
+        that share the GPU and the sequences (throughput at hundreds of streams); ``vllm_max_batched_tokens`` is
+        the prompt positions one vLLM step may prefill. ``vocoder_max_frames`` bounds the
         HiFi-GAN frames decoded in one call (8192 frames: ~9 segments of 9 s, ~0.7 GB of bfloat16
         activations), so the memory audio decoding takes does not grow with the number of streams."""
         from .text import TextPipeline, XTTSTokenizer
@@ -111,7 +113,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
             CAPABILITIES, voices=names, default_voice=names[0] if names else None, native_speed=True
         )
         vllm_settings = VLLMSettings(vllm_memory, vllm_enforce_eager, vllm_attention_backend,
-                                     engines=vllm_engines)  # checked first
+                                     engines=vllm_engines, max_batched_tokens=vllm_max_batched_tokens)  # checked first
         self.backend_name = resolve_backend(backend, self.model.device)
         self.backend: GenerationBackend = self._make_backend(
             self.backend_name, max_batch_size, batch_invariant, vllm_settings

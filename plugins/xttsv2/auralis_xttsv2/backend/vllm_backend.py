@@ -35,6 +35,7 @@ from auralis_core.errors import EngineLoadError, GenerationError
 from ..batching import MicroBatcher
 from ..model.xtts import XTTSModel
 from ..vllm.export import Geometry, export_for_vllm
+from ..vllm.penalty import PROCESSOR as PENALTY_PROCESSOR
 from ..vllm.requests import embeds_prompt, sampling_kwargs
 from .base import GenerationBackend, GenerationRequest, TokenChunk, chunk_due
 from .latents import LatentsJob, LatentsPass
@@ -106,8 +107,6 @@ class VLLMBackend(GenerationBackend):
         extra: dict[str, Any] = {}
         if s.attention_backend:
             extra["attention_config"] = {"backend": s.attention_backend}
-        if s.max_num_batched_tokens:
-            extra["max_num_batched_tokens"] = s.max_num_batched_tokens
         args = AsyncEngineArgs(
             model=str(self._dir),
             skip_tokenizer_init=True,
@@ -116,8 +115,10 @@ class VLLMBackend(GenerationBackend):
             max_model_len=self.geometry.max_model_len,
             max_num_seqs=s.sequences_per_engine(max_batch_size),
             enable_prefix_caching=False,
+            max_num_batched_tokens=s.max_batched_tokens,
             enforce_eager=s.enforce_eager,
             seed=seed,
+            logits_processors=[PENALTY_PROCESSOR],  # the repetition penalty, on the GPU
             **s.memory_kwargs(self.config, dtype_bytes, max_batch_size, self.geometry.max_model_len),
             **extra,
         )

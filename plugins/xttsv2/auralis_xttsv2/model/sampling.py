@@ -54,6 +54,14 @@ def initial_penalty_ids(start_audio_token: int) -> list[int]:
     return [1, start_audio_token]
 
 
+def apply_repetition_penalty(scores: torch.Tensor, seen: torch.Tensor, penalty: torch.Tensor) -> torch.Tensor:
+    """HF's repetition penalty, row-wise: the score of every id a row has seen is divided by the row's
+    penalty when positive, multiplied when negative. ``scores [n, V]`` float32, ``seen [n, V]`` bool,
+    ``penalty [n, 1]`` (1.0 leaves a row exactly as it is)."""
+    penalised = torch.where(scores < 0, scores * penalty, scores / penalty)
+    return torch.where(seen, penalised, scores)
+
+
 class SamplerBatch:
     """Sampling state of up to ``rows`` sequences; active sequences occupy rows ``0 .. n-1``."""
 
@@ -103,10 +111,7 @@ class SamplerBatch:
     def process(self, logits: torch.Tensor, start: int = 0) -> torch.Tensor:
         """``logits [n, V]`` of rows ``start .. start + n - 1`` -> the scores each row selects from."""
         rows = slice(start, start + logits.shape[0])
-        scores = logits.float()
-        penalty = self.penalty[rows]
-        penalised = torch.where(scores < 0, scores * penalty, scores / penalty)
-        scores = torch.where(self.seen[rows], penalised, scores)
+        scores = apply_repetition_penalty(logits.float(), self.seen[rows], self.penalty[rows])
         if any(self._sampling_rows[rows]):
             warped = scores / self.temperature[rows]
             k = self.top_k[rows]

@@ -4,7 +4,8 @@ Auralis sampling parameters mapped one to one onto vLLM's.
 Prompt ids: Coqui's ``generate`` runs Hugging Face over ``[1] * n + [start_audio]`` (``n`` prefix
 positions), so its repetition penalty sees tokens 1 and 1024 from the first step. The same ids go
 to vLLM beside the embeddings, each marked as an embedding position (``prompt_is_token_ids`` all
-False): vLLM's penalty then sees exactly those ids and never a stale id of another request.
+False): the repetition penalty (`penalty`, fed by vLLM with each request's prompt ids) then sees
+exactly those ids and never a stale id of another request.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from ..model.config import XTTSGPTConfig
 from ..model.sampling import SamplingParams
+from .penalty import PENALTY_ARG
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ def sampling_kwargs(
 ) -> SamplingMapping:
     """Auralis `SamplingParams` -> vLLM's, field for field.
 
-    vLLM applies the penalty, then temperature, top-k and top-p, the order of HF's processors.
+    The repetition penalty goes to Auralis' logits processor (`penalty`, through ``extra_args``;
+    vLLM's own ``repetition_penalty`` stays 1.0 and its per-step penalty path off), which vLLM runs
+    before temperature, top-k and top-p: the order of HF's processors.
     Greedy is temperature 0. ``seed`` None samples from vLLM's batch-wide generator: a seeded request
     gets its own generator, which vLLM's sampler serves one request at a time (a kernel per seeded
     request per step) and which keeps it off the fused top-k/top-p kernel. ``ignore_stop`` keeps the stop code masked for all ``max_new_tokens``
@@ -68,7 +72,7 @@ def sampling_kwargs(
     kw: dict[str, Any] = {
         "max_tokens": max_new_tokens,
         "stop_token_ids": [cfg.stop_audio_token],
-        "repetition_penalty": params.repetition_penalty,
+        "extra_args": {PENALTY_ARG: params.repetition_penalty},
         "detokenize": False,
         "skip_special_tokens": False,
     }

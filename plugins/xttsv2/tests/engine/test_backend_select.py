@@ -82,6 +82,13 @@ def test_vllm_engines_is_checked_before_loading(small_dir, engines):
     assert e.value.param == "vllm_engines"
 
 
+@pytest.mark.parametrize("tokens", [0, 15, 1.5, True, "8192"])
+def test_vllm_max_batched_tokens_is_checked_before_loading(small_dir, tokens):
+    with pytest.raises(InvalidRequestError, match="vllm_max_batched_tokens") as e:
+        TTS.from_pretrained(str(small_dir), engine="xttsv2", backend="torch", vllm_max_batched_tokens=tokens)
+    assert e.value.param == "vllm_max_batched_tokens"
+
+
 def test_kv_pool_defaults():
     cfg = XTTSGPTConfig()
     per_token = kv_bytes_per_token(cfg, 2)

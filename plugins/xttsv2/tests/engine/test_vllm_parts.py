@@ -15,10 +15,11 @@ from auralis_xttsv2.backend import GenerationRequest, TorchBackend
 from auralis_xttsv2.backend.latents import LatentsJob, LatentsPass
 from auralis_xttsv2.batching import MicroBatcher
 from auralis_xttsv2.model.config import XTTSGPTConfig
-from auralis_xttsv2.model.sampling import SamplingParams
+from auralis_xttsv2.model.sampling import SamplerBatch, SamplingParams
 from auralis_xttsv2.streaming import StreamingDecoder, vocode
 from auralis_xttsv2.vllm.export import Geometry, export_for_vllm
 from auralis_xttsv2.vllm.model_names import CONV1D_SUFFIXES, vllm_param_name
+from auralis_xttsv2.vllm.penalty import PENALTY_ARG, PLACEHOLDER, SeenIdsPenalty, penalty_of
 from auralis_xttsv2.vllm.positions import mel_position, prompt_positions
 from auralis_xttsv2.vllm.requests import embeds_prompt, prompt_ids, sampling_kwargs
 
@@ -111,7 +112,7 @@ def test_prompt_ids_are_the_references():
 def test_sampling_mapping_one_to_one():
     cfg = XTTSGPTConfig()
     sampled = sampling_kwargs(SamplingParams(True, 0.7, 40, 0.8, 5.0), cfg, 100, 7, False).kwargs
-    assert sampled == {"max_tokens": 100, "stop_token_ids": [1025], "repetition_penalty": 5.0, "detokenize": False,
+    assert sampled == {"max_tokens": 100, "stop_token_ids": [1025], "extra_args": {PENALTY_ARG: 5.0}, "detokenize": False,
                        "skip_special_tokens": False, "temperature": 0.7, "top_k": 40, "top_p": 0.8, "seed": 7}
     greedy = sampling_kwargs(GREEDY, cfg, 50, None, True).kwargs
     assert greedy["temperature"] == 0.0 and greedy["min_tokens"] == 50 and "top_k" not in greedy
@@ -156,3 +157,96 @@ def test_export_writes_the_checkpoint_names_vllm_loads(small_ckpt, tmp_path):
     w = tensors["gpt.gpt.h.0.mlp.c_fc.weight"]
     assert w.shape == (gpt.hidden_size, 4 * gpt.hidden_size)
     assert "gpt.gpt.h.0.mlp.c_fc.weight".endswith(CONV1D_SUFFIXES)
+
+
+def _penalised_by_hand(logits: torch.Tensor, requests: dict[int, tuple[float, list[int], list[int]]]) -> torch.Tensor:
+    """HF's rule applied id by id: the independent reference for `SeenIdsPenalty`."""
+    out = logits.clone()
+    for row, (penalty, prompt, outputs) in requests.items():
+        for token in set(prompt) | {t for t in outputs if t != PLACEHOLDER}:
+            score = float(logits[row, token])
+            out[row, token] = score * penalty if score < 0 else score / penalty
+    return out
+
+
+def test_seen_ids_penalty_follows_the_persistent_batch():
+    """Random adds, removes, moves and swaps of vLLM's persistent batch, ids appended every step (some
+    first as async-scheduling placeholders, replaced a step later), one list shrinking: at every step
+    the penalised logits equal HF's rule applied id by id to each row's prompt and outputs."""
+    gen = torch.Generator().manual_seed(0)
+    rows, vocab = 8, 40
+    state = SeenIdsPenalty(rows, vocab, "cpu")
+    batch: dict[int, tuple[float, list[int], list[int]]] = {}  # row -> (penalty, prompt ids, live outputs)
+
+    def randint(n: int) -> int:
+        return int(torch.randint(n, (1,), generator=gen))
+
+    untracked = 0
+    for step in range(200):
+        op = randint(6)
+        free = [r for r in range(rows) if r not in batch]
+        if op <= 1 and free:  # add, sometimes with outputs already (a resumed request) or no penalty
+            row = free[randint(len(free))]
+            penalty = [None, 1.5, 10.0, 0.5][randint(4)]
+            prompt = [1] * randint(5) + [vocab - 2]
+            outputs = [randint(vocab) for _ in range(randint(4))]
+            state.add(row, penalty, prompt, outputs)
+            if penalty is None:
+                untracked += 1
+            else:
+                batch[row] = (penalty, prompt, outputs)
+        elif op == 2 and batch:
+            row = list(batch)[randint(len(batch))]
+            state.remove(row)
+            del batch[row]
+        elif op == 3 and batch and free:
+            src, dst = list(batch)[randint(len(batch))], free[randint(len(free))]
+            state.move(src, dst)
+            batch[dst] = batch.pop(src)
+        elif op == 4 and len(batch) >= 1:
+            a = list(batch)[randint(len(batch))]
+            b = (a + 1 + randint(rows - 1)) % rows
+            state.swap(a, b)
+            ea, eb = batch.pop(a, None), batch.pop(b, None)
+            if ea is not None:
+                batch[b] = ea
+            if eb is not None:
+                batch[a] = eb
+        shrunk = None
+        if op == 5 and batch:  # vLLM drops ids it had handed out; that row is not scheduled this step
+            shrunk = list(batch)[randint(len(batch))]
+            outputs = batch[shrunk][2]
+            del outputs[len(outputs) // 2:]
+        for row, (_, _, outputs) in batch.items():  # this step's id; a placeholder first, now and then
+            if row == shrunk:
+                continue
+            if outputs and outputs[-1] == PLACEHOLDER:
+                outputs[-1] = randint(vocab)
+            outputs.append(PLACEHOLDER if randint(3) == 0 else randint(vocab))
+        logits = torch.randn(rows, vocab, generator=gen) * 3
+        got = state.apply(logits.clone())
+        assert torch.equal(got, _penalised_by_hand(logits, batch)), f"step {step}"
+        assert state.active == len(batch)
+    assert untracked and len(batch)  # the walk exercised both kinds of request
+
+
+def test_seen_ids_penalty_matches_the_torch_backend_sampler():
+    """Both backends penalise with the same numbers: vLLM's processor and the torch `SamplerBatch`."""
+    vocab, start = 1026, 1024
+    logits = torch.randn(3, vocab, generator=torch.Generator().manual_seed(1)) * 4
+    sampler = SamplerBatch(3, vocab, 1025, "cpu")
+    state = SeenIdsPenalty(3, vocab, "cpu")
+    history = [[5, 9, 5], [], [1023, 0]]
+    for row, codes in enumerate(history):
+        sampler.assign(row, SamplingParams.greedy(repetition_penalty=10.0), [1, start])
+        sampler.seen[row, torch.tensor(codes, dtype=torch.long)] = True
+        state.add(row, 10.0, [1] * 7 + [start], list(codes))
+    assert torch.equal(state.apply(logits.clone()), sampler.process(logits))
+
+
+def test_penalty_argument_is_checked():
+    assert penalty_of(None) is None and penalty_of({}) is None and penalty_of({PENALTY_ARG: 1.0}) is None
+    assert penalty_of({PENALTY_ARG: 10}) == 10.0
+    for bad in (0, -2.0, "5", True, float("nan")):
+        with pytest.raises(ValueError, match=PENALTY_ARG):
+            penalty_of({PENALTY_ARG: bad})
