@@ -438,8 +438,9 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
                 show(f"{n} GPT alone", await gpt_alone(tts, texts, args.codes, probes))
                 rows["vocoder alone"] = vocoder_alone(tts, windows=64, codes=args.codes)
                 print(f"{label:<6} vocoder alone: {rows['vocoder alone']}", flush=True)
-                show(f"{n} streamed", await run_requests(bench, texts, stream=True))
-                show(f"{n} seeded", await run_requests(Scenario(tts, args.codes, seed=0), texts, stream=False))
+                if not args.skip_extras:
+                    show(f"{n} streamed", await run_requests(bench, texts, stream=True))
+                    show(f"{n} seeded", await run_requests(Scenario(tts, args.codes, seed=0), texts, stream=False))
         chars = 0 if small else args.book_chars if backend != "torch" else args.torch_book_chars
         if chars:
             text = book_text(chars)
@@ -518,6 +519,8 @@ def main() -> None:
                         help="HiFi-GAN frames per batched call in the 32-stream setting")
     parser.add_argument("--allocator", default="expandable_segments:True",
                         help="PYTORCH_CUDA_ALLOC_CONF for this process and vLLM's ('' leaves the environment as it is)")
+    parser.add_argument("--skip-extras", action="store_true",
+                        help="vLLM: leave out the top level's streamed and seeded rows (GPT alone and vocoder alone stay)")
     parser.add_argument("--profile-engine", action="store_true",
                         help="sample the stacks of vLLM's engine processes and this one (32 streams, the top level, GPT alone)")
     parser.add_argument("--coqui-site", type=Path, default=None,
