@@ -30,7 +30,7 @@ class XttsRepetitionPenalty(LogitsProcessor):
     def __init__(self, vllm_config: VllmConfig, device: torch.device, is_pin_memory: bool) -> None:
         rows = vllm_config.scheduler_config.max_num_seqs
         vocab = vllm_config.model_config.get_vocab_size()
-        self.state = SeenIdsPenalty(rows, vocab, device)
+        self.state = SeenIdsPenalty(rows, vocab, device, pin_memory=is_pin_memory)
 
     def is_argmax_invariant(self) -> bool:
         return False  # a penalty can change the greedy choice
