@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auralis_core.errors import InvalidRequestError
-from auralis_core.text import sentence_rules, split_sentences
+from auralis_core.text import sentence_rules, sentence_spans, split_sentences
+from auralis_core.text import sentences
 
 ISSUE_EXAMPLE = "Mr. Smith paid $3.50 on Jan. 5th, 2024. Dr. No. It is 5 p.m. now."
 
@@ -121,3 +122,44 @@ def test_nothing_but_whitespace_is_lost(text, language):
     sentences = split_sentences(text, language)
     assert "".join(sentences).replace(" ", "") == "".join(text.split())
     assert all(s == s.strip() and s for s in sentences)
+
+
+def _windows(monkeypatch, window: int, margin: int) -> None:
+    monkeypatch.setattr(sentences, "_WINDOW", window)
+    monkeypatch.setattr(sentences, "_MARGIN", margin)
+
+
+@pytest.mark.parametrize("language", sorted({language for language, _, _ in CASES}))
+def test_a_long_paragraph_is_cut_in_windows_as_a_whole_run_cuts_it(monkeypatch, language):
+    """pysbd is quadratic in a paragraph's length, so long ones go through it in windows: with
+    windows far smaller than the text, every language's cases (abbreviations, decimals, times,
+    initials) in one paragraph are cut exactly where one whole-paragraph run cuts them."""
+    texts = [text for lang, text, _ in CASES if lang == language]
+    paragraph = " ".join(texts[(i * 5) % len(texts)] for i in range(40))
+    _windows(monkeypatch, 10**9, 0)
+    whole = sentence_spans(paragraph, language)
+    for window, margin in ((400, 120), (150, 40)):
+        _windows(monkeypatch, window, margin)
+        assert sentence_spans(paragraph, language) == whole, (window, margin)
+
+
+def test_pysbd_never_sees_more_than_a_window(monkeypatch):
+    """What keeps a long paragraph linear: pysbd gets windows, and a sentence longer than a window
+    widens that window only (the text still comes out whole)."""
+    seen: list[int] = []
+    make = sentences._segmenter
+
+    def recording(rules):
+        segmenter = make(rules)
+        segment = segmenter.segment
+        segmenter.segment = lambda text: (seen.append(len(text)), segment(text))[1]
+        return segmenter
+
+    monkeypatch.setattr(sentences, "_segmenter", recording)
+    _windows(monkeypatch, 300, 80)
+    long_sentence = "This one goes on " + "and on " * 120 + "until it ends."
+    paragraph = " ".join([ISSUE_EXAMPLE] * 60 + [long_sentence] + [ISSUE_EXAMPLE] * 20)
+    got = split_sentences(paragraph, "en")
+    assert got.count("Dr. No.") == 80 and long_sentence in got
+    assert len(seen) > 20 and max(seen) <= 2 * 2 * 300  # the long sentence doubled one window, twice
+    assert sorted(seen)[-3] <= 300  # every other window kept its size
