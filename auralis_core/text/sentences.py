@@ -60,24 +60,43 @@ def _segmenter(rules: type) -> pysbd.Segmenter:
 # pysbd's time grows with the square of a paragraph's length (measured: 5,000 characters 0.08 s,
 # 100,000 characters 11 s), so a long paragraph is segmented in windows. Each window starts where
 # pysbd ended a sentence, as a paragraph does, and keeps only the cuts it made at least ``_MARGIN``
-# characters before its end, which text beyond the window cannot move (pysbd's rules look a few
-# words around a mark). Linear time, the cuts of a whole-paragraph run.
+# characters before its end, which text beyond the window does not move (pysbd's rules look a few
+# words around a mark; docs/text.md lists what reaches further). A window with no cut to keep grows
+# past the next mark, by at least ``_WINDOW``, up to ``_LONGEST``: a "sentence" longer than that is
+# cut at a space. So pysbd never sees more than ``_LONGEST`` characters, and time stays linear.
 _WINDOW = 4000
 _MARGIN = 1000
+_LONGEST = 2 * _WINDOW
+
+
+@lru_cache(maxsize=64)
+def _marks(rules: type) -> re.Pattern[str]:
+    """A rule set's sentence-ending marks (its ``Punctuations``: pysbd cuts only after one), with the
+    closing quotes, brackets and spaces a cut comes after."""
+    marks = re.escape("".join(getattr(rules, "Punctuations", ".!?")))
+    return re.compile(f"[{marks}]+[\\s\"'”’»)\\]]*")
 
 
 def _cuts(paragraph: str, rules: type) -> list[int]:
-    """Offsets in ``paragraph`` where pysbd starts a new sentence."""
+    """Offsets in ``paragraph`` where a new sentence starts."""
     cuts: list[int] = []
     start, window = 0, _WINDOW
     while len(paragraph) - start > window:
         ends = [s.end for s in _segmenter(rules).segment(paragraph[start:start + window])[:-1]]
         kept = [e for e in ends if 0 < e <= window - _MARGIN]
-        if not kept:  # no cut far enough from the window's end (a very long sentence): look further
-            window *= 2
-            continue
-        cuts += [start + e for e in kept]
-        start, window = start + kept[-1], _WINDOW
+        if kept:
+            cuts += [start + e for e in kept]
+            start, window = start + kept[-1], _WINDOW
+        elif window >= _LONGEST:  # longer than pysbd is ever given: cut at the last space
+            limit = start + window - _MARGIN
+            space = paragraph.rfind(" ", start + 1, limit)
+            cut = space + 1 if space > start else limit
+            cuts.append(cut)
+            start, window = cut, _WINDOW
+        else:  # the sentence runs past the window: reach past the next mark, by one window at least
+            mark = _marks(rules).search(paragraph, start + window - _MARGIN)
+            reach = mark.end() - start + _MARGIN if mark else 0
+            window = min(_LONGEST, max(window + _WINDOW, reach))
     return cuts + [start + s.end for s in _segmenter(rules).segment(paragraph[start:])[:-1]]
 
 

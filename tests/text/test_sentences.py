@@ -124,9 +124,10 @@ def test_nothing_but_whitespace_is_lost(text, language):
     assert all(s == s.strip() and s for s in sentences)
 
 
-def _windows(monkeypatch, window: int, margin: int) -> None:
+def _windows(monkeypatch, window: int, margin: int, longest: int = 10**9) -> None:
     monkeypatch.setattr(sentences, "_WINDOW", window)
     monkeypatch.setattr(sentences, "_MARGIN", margin)
+    monkeypatch.setattr(sentences, "_LONGEST", longest)
 
 
 @pytest.mark.parametrize("language", sorted({language for language, _, _ in CASES}))
@@ -143,9 +144,11 @@ def test_a_long_paragraph_is_cut_in_windows_as_a_whole_run_cuts_it(monkeypatch, 
         assert sentence_spans(paragraph, language) == whole, (window, margin)
 
 
-def test_pysbd_never_sees_more_than_a_window(monkeypatch):
-    """What keeps a long paragraph linear: pysbd gets windows, and a sentence longer than a window
-    widens that window only (the text still comes out whole)."""
+def test_pysbd_never_sees_more_than_the_longest_window(monkeypatch):
+    """What keeps splitting linear: pysbd gets at most ``_LONGEST`` characters at once. A sentence
+    longer than a window widens that window past its end and stays whole; a run longer than
+    ``_LONGEST`` is cut at spaces; the short sentences after it are not fed to pysbd together
+    with it; nothing but whitespace is lost."""
     seen: list[int] = []
     make = sentences._segmenter
 
@@ -156,10 +159,13 @@ def test_pysbd_never_sees_more_than_a_window(monkeypatch):
         return segmenter
 
     monkeypatch.setattr(sentences, "_segmenter", recording)
-    _windows(monkeypatch, 300, 80)
-    long_sentence = "This one goes on " + "and on " * 120 + "until it ends."
-    paragraph = " ".join([ISSUE_EXAMPLE] * 60 + [long_sentence] + [ISSUE_EXAMPLE] * 20)
+    _windows(monkeypatch, 300, 80, longest=1200)
+    long_sentence = "This one goes on " + "and on " * 120 + "until it ends."  # ~860 characters
+    run = "word " * 600 + "end."  # 3,004 characters without a mark
+    paragraph = " ".join([ISSUE_EXAMPLE] * 30 + [long_sentence] + [ISSUE_EXAMPLE] * 10 + [run] + [ISSUE_EXAMPLE] * 30)
     got = split_sentences(paragraph, "en")
-    assert got.count("Dr. No.") == 80 and long_sentence in got
-    assert len(seen) > 20 and max(seen) <= 2 * 2 * 300  # the long sentence doubled one window, twice
-    assert sorted(seen)[-3] <= 300  # every other window kept its size
+    assert got.count("Dr. No.") == 70 and long_sentence in got
+    pieces = [g for g in got if g.startswith("word")]
+    assert len(pieces) == 3 and " ".join(pieces) == run and all(len(p) <= 1200 - 80 for p in pieces)
+    assert "".join(got).replace(" ", "") == paragraph.replace(" ", "")
+    assert len(seen) > 20 and max(seen) <= 1200

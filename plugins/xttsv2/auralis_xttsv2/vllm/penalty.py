@@ -9,7 +9,9 @@ step's new ids to it, and applies the same formula as the torch backend and HF
 adapter vLLM loads, and this part is tested on the CPU.
 
 A request opts in with ``SamplingParams.extra_args[PENALTY_ARG] = penalty``; vLLM's own
-``repetition_penalty`` stays 1.0, so vLLM skips its penalty path entirely.
+``repetition_penalty`` stays 1.0, so vLLM skips its penalty computation. vLLM still keeps every
+request's output list up to date for logits processors (with async scheduling, a loop over the
+batch that waits for the previous step's sampled ids to reach the host): the interface's cost.
 """
 
 from __future__ import annotations
