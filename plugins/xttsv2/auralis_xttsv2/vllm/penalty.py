@@ -16,7 +16,7 @@ batch that waits for the previous step's sampled ids to reach the host): the int
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -81,7 +81,6 @@ class SeenIdsPenalty:
         state = _Row(penalty, frozenset(prompt_ids or ()), outputs)
         self._rows[row] = state
         self._set_penalty(row, penalty)
-        self.seen[row] = False
         self._record([(row, state)], full=True)
 
     def remove(self, row: int) -> None:
@@ -117,7 +116,7 @@ class SeenIdsPenalty:
         """``logits [n, V]`` float32 of rows ``0 .. n-1`` -> penalised (untracked rows unchanged)."""
         if not self._rows:
             return logits
-        self._record(list(self._rows.items()), full=False)
+        self._record(self._rows.items(), full=False)
         if self._penalty_stale:  # a fresh (pinned) copy: the host array may change before the GPU reads it
             staged = self._penalty_host.pin_memory() if self._pin else self._penalty_host
             self.penalty.copy_(staged, non_blocking=True)
@@ -130,9 +129,10 @@ class SeenIdsPenalty:
         self._penalty_host[row, 0] = value
         self._penalty_stale = True
 
-    def _record(self, rows: list[tuple[int, _Row]], full: bool) -> None:
-        """Marks the ids each row has gained since it was last recorded (all of them when ``full``),
-        with one scatter for every row. A placeholder ends what is known of a row for now."""
+    def _record(self, rows: Iterable[tuple[int, _Row]], full: bool) -> None:
+        """Marks the ids each row has gained since it was last recorded (all of them, on a cleared
+        row, when ``full``), with one scatter for every row. A placeholder ends what is known of a
+        row for now."""
         index_rows: list[int] = []
         index_ids: list[int] = []
         for row, state in rows:
@@ -144,9 +144,8 @@ class SeenIdsPenalty:
             # here); a row found shorter than recorded is recorded anew. Tracking is by length, so
             # ids dropped and replaced by as many new ones between two calls would go unnoticed.
             again = full or known < state.recorded
-            if again and not full:
-                self.seen[row] = False
             if again:
+                self.seen[row] = False
                 index_rows += [row] * len(state.prompt_ids)
                 index_ids += state.prompt_ids
             new = outputs[0 if again else state.recorded:known]
