@@ -6,7 +6,7 @@ Every segment generates exactly ``--codes`` audio codes (random weights never st
 "x rt" (audio seconds per wall second) compares like with like. Scenarios per backend:
 
   first audio, 1 stream      median over 5 streamed one-sentence requests, one at a time
-  first audio, 32 streams    p50 / p95 over 32 streamed requests sent at once
+  first audio, 32 streams    p50 / p95 over 32 streamed requests sent at once (--streams32-repeats bursts)
   N concurrent               N one-sentence requests at once (not streamed): throughput
   book                       one request of >= --book-chars characters, end to end
 
@@ -14,10 +14,12 @@ Requests are unseeded (as a server gets them). Peak GPU memory is the device-wid
 and vLLM's engine process), sampled every 50 ms: "peak" is minus what was in use before the engine
 was built, "peak total" is everything (nothing else runs on the GPU).
 
-Where the time goes, per scenario: the wall time of the batched latents pass and of HiFi-GAN
-(their GPU work included: results come back to the CPU), building prompt embeddings, the moment
-vLLM finished its last sequence ("codes done"), this process's CPU time, and the engine loop's
-lag (a 5 ms timer's overshoot: how busy the event loop that runs every request is). The vLLM
+Where the time goes, per scenario: the wall time of the batched latents pass (since its rows stay
+on the GPU: launching its kernels; the GPU work ends inside the next HiFi-GAN call) and of HiFi-GAN
+(GPU work included: the audio comes back to the CPU), building prompt embeddings, the moment vLLM
+finished its last sequence ("codes done"), this process's CPU time, the engine loop's lag (a 5 ms
+timer's overshoot: how busy the event loop that runs every request is) and garbage collection
+("gc full/max ms": full collections, the longest pause, which stops every thread). The vLLM
 backend also runs "GPT alone": the same prompts straight into vLLM, no latents or audio, which
 bounds what the whole path can reach.
 
@@ -45,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
+import gc
 import json
 import os
 import platform
@@ -55,7 +58,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Self
 
@@ -150,7 +153,9 @@ class Breakdown:
     cpu_s: float  # this process, all threads
     loop_lag_mean_ms: float
     loop_lag_max_ms: float
-    first_window_ms: dict[str, float] | None = None  # streamed, vLLM: medians of prompt / codes / latents ready
+    first_window_ms: dict[str, float] | None = None  # streamed, vLLM: medians of each FirstWindow stage
+    gc_full: int = 0  # full (generation 2) collections in this process
+    gc_max_ms: float = 0.0  # the longest collection: it stops every thread, the event loop included
     gpu_busy_pct: float | None = None  # NVML: share of the time a kernel ran (both processes)
 
 
@@ -221,6 +226,14 @@ class Profile:
         self.backend = self.engine.backend
         self._stop = threading.Event()
         self._lags: list[float] = []
+        self._gc_started = 0.0
+        self._gc: list[tuple[int, float]] = []  # (generation, seconds) per collection
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self._gc.append((info["generation"], time.perf_counter() - self._gc_started))
 
     def _counters(self) -> tuple[float, int, float, int, int, float]:
         latents = getattr(self.backend, "latents", None)
@@ -239,14 +252,17 @@ class Profile:
         if self.probes.profiler and self.label:
             self.probes.profiler.start(self.label)
         self.start = time.perf_counter()
+        self.start_monotonic = time.monotonic()  # the backend's clock
         self.cpu = time.process_time()
         self.before = self._counters()
         stats = getattr(self.backend, "stats", None)
         self._windows = len(stats.first_window) if stats else 0
         self._task = self.tts._loop.submit(self._probe())  # the loop every request runs on
+        gc.callbacks.append(self._on_gc)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._on_gc)
         self._stop.set()
         self._task.result(5)
         self.engine_profile = (self.probes.profiler.stop(self.label)
@@ -256,15 +272,17 @@ class Profile:
         stats = getattr(self.backend, "stats", None)
         lags = self._lags or [0.0]
         windows = stats.first_window[self._windows:] if stats else []
-        first = None if not windows else {
-            name: round(1000 * statistics.median(w[i] for w in windows), 1)
-            for i, name in enumerate(("prompt", "codes", "latents"))}
+        first = None if not windows else {  # medians; vLLM's engine-core stages are NaN-free only with its stats on
+            f.name: round(1000 * statistics.median(getattr(w, f.name) for w in windows), 1) for f in fields(windows[0])}
         self.result = Breakdown(
-            codes_done_s=round(stats.last_codes_at - self.start, 3) if stats and stats.last_codes_at > self.start else None,
+            codes_done_s=(round(stats.last_codes_at - self.start_monotonic, 3)
+                          if stats and stats.last_codes_at > self.start_monotonic else None),
             latents_s=round(d[0], 3), latents_batches=int(d[1]), hifigan_s=round(d[2], 3), hifigan_batches=int(d[3]),
             hifigan_windows=int(d[4]), prefix_s=round(d[5], 3), cpu_s=round(time.process_time() - self.cpu, 2),
             loop_lag_mean_ms=round(1000 * statistics.mean(lags), 2), loop_lag_max_ms=round(1000 * max(lags), 1),
             first_window_ms=first,
+            gc_full=sum(1 for g, _ in self._gc if g == 2),
+            gc_max_ms=round(1000 * max((t for _, t in self._gc), default=0.0), 1),
             gpu_busy_pct=self.probes.memory.busy_since(self.start) if self.probes.memory else None,
         )
 
@@ -314,7 +332,7 @@ async def gpt_alone(tts: TTS, texts: list[str], codes: int, probes: Probes | Non
     cfg = engine.config.gpt
     params = SamplingParams.from_options(engine.default_options())
     cond = engine.speakers["bench"].gpt_cond_latents
-    prompts = [backend._prefix(GenerationRequest(cond, torch.tensor(seg.token_ids), params))
+    prompts = [backend._prompt(GenerationRequest(cond, torch.tensor(seg.token_ids), params))[1]
                for t in texts for seg in engine.text.prepare(t, "en")]
     mapping = sampling_kwargs(params, cfg, codes, None, True)
 
@@ -404,7 +422,8 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
         b = r.get("breakdown")
         extra = "" if not b else (f"  codes done {b['codes_done_s']} latents {b['latents_s']}/{b['latents_batches']} "
                                   f"hifigan {b['hifigan_s']}/{b['hifigan_batches']} prefix {b['prefix_s']} "
-                                  f"cpu {b['cpu_s']} lag {b['loop_lag_mean_ms']}/{b['loop_lag_max_ms']} ms"
+                                  f"cpu {b['cpu_s']} lag {b['loop_lag_mean_ms']}/{b['loop_lag_max_ms']} ms "
+                                  f"gc {b['gc_full']}/{b['gc_max_ms']} ms"
                                   + (f" first window {b['first_window_ms']}" if b.get("first_window_ms") else ""))
         if b and b["gpu_busy_pct"] is not None:
             extra += f" gpu busy {b['gpu_busy_pct']}%"
@@ -425,8 +444,10 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
                 firsts.append(r["first_audio_p50_s"])
             r["first_audio_p50_s"], r["first_audio_p95_s"] = round(statistics.median(firsts), 3), round(max(firsts), 3)
             show("first audio, 1 stream", r)
-        show("first audio, 32 streams", await run_requests(bench, (SENTENCES * 4)[:32], stream=True, probes=probes,
-                                                          label="streams32"))
+        for i in range(args.streams32_repeats):  # repeated: one burst's p95 is one sample of the machine's noise
+            show("first audio, 32 streams" + (f" #{i + 1}" if i else ""),
+                 await run_requests(bench, (SENTENCES * 4)[:32], stream=True, probes=probes,
+                                    label=None if i else "streams32"))
         for n in levels:
             texts = (SENTENCES * (n // len(SENTENCES) + 1))[:n]
             top = n == max(levels)
@@ -513,6 +534,7 @@ def main() -> None:
     parser.add_argument("--vllm-memory", type=float, default=None,
                         help="vLLM KV pool: a fraction of the GPU (<= 1) or bytes (> 1); default: fits every sequence")
     parser.add_argument("--vllm32-memory", type=float, default=1.5e9, help="KV pool of the 32-stream setting")
+    parser.add_argument("--streams32-repeats", type=int, default=3, help="bursts of 32 streams, each reported")
     parser.add_argument("--vllm-engines", type=int, default=1, help="vLLM engines sharing the GPU (not vllm32)")
     parser.add_argument("--vocoder-max-frames", type=int, default=8192, help="HiFi-GAN frames per batched call")
     parser.add_argument("--vllm32-vocoder-max-frames", type=int, default=4096,

@@ -124,6 +124,32 @@ def test_nothing_but_whitespace_is_lost(text, language):
     assert all(s == s.strip() and s for s in sentences)
 
 
+@given(st.text(alphabet=st.sampled_from(list("ab Z1 2iv,;:-–…'\"“”«»([]{}•/&%#*")), max_size=60),
+       st.text(alphabet=st.sampled_from(list(".!?。;:։।|۔؟ \"'”’»)]")), max_size=4),
+       st.sampled_from(["en", "de", "zh-cn", "ja", "hi", "el", "ar", "hy", "ur", "am", "my", "pt", "xx"]))
+def test_one_sentence_shortcut_agrees_with_pysbd(body, ending, language):
+    """Where the shortcut skips pysbd (no mark before the closing run, no ")"), a run of pysbd
+    cuts the text exactly as the shortcut does: not at all."""
+    import unittest.mock
+
+    text = body + ending
+    rules = sentence_rules(language)
+    if not sentences._one_sentence(text.translate(sentences._LINE_BREAK), rules):
+        return
+    fast = sentence_spans(text, language)
+    with unittest.mock.patch.object(sentences, "_one_sentence", lambda paragraph, rules: False):
+        assert sentence_spans(text, language) == fast
+
+
+def test_one_sentence_shortcut_is_taken_for_a_sentence_and_not_for_two():
+    rules = sentence_rules("en")
+    assert sentences._one_sentence("Our next stop is the central station.", rules)
+    assert sentences._one_sentence('Then she left, at last!" ', rules)  # a closing run may hold quotes
+    assert not sentences._one_sentence("One. Two.", rules)
+    assert not sentences._one_sentence("1) Buy milk 2) Buy eggs", rules)  # pysbd cuts list items
+    assert not sentences._one_sentence('He said "so" Then left.', rules)  # and after quotes
+
+
 def _windows(monkeypatch, window: int, margin: int, longest: int = 10**9) -> None:
     monkeypatch.setattr(sentences, "_WINDOW", window)
     monkeypatch.setattr(sentences, "_MARGIN", margin)

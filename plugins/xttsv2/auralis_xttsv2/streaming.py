@@ -42,7 +42,9 @@ class StreamingDecoder:
             raise ValueError("chunk_codes and holdback_codes must be >= 1, context_frames >= 0")
         c = model.config.hifigan
         self.model = model
-        self.speaker_embedding = speaker_embedding.to(model.device)
+        # in the dtype HiFi-GAN runs in, once; ``non_blocking``: a copy from pageable memory is
+        # staged by the driver at once, where a blocking one waits for all queued GPU work first
+        self.speaker_embedding = speaker_embedding.to(model.device, model.dtype, non_blocking=True)
         self.chunk_codes = chunk_codes
         self.first_chunk_codes = first_chunk_codes or chunk_codes  # the backend's ``stream_first``
         self.context_frames = context_frames
@@ -66,7 +68,7 @@ class StreamingDecoder:
 
     def _frames(self, latents: torch.Tensor) -> torch.Tensor:
         """``[T, D]`` latents -> HiFi-GAN input frames ``[1, D, F]`` (the reference's stretches)."""
-        z = latents.T[None].to(self.model.device, self.model.dtype)
+        z = latents.T[None].to(self.model.device, self.model.dtype, non_blocking=True)  # on the GPU already (vLLM)
         if self.speed != 1.0:
             z = F.interpolate(z, scale_factor=1.0 / max(self.speed, 0.05), mode="linear")
         z = F.interpolate(z, scale_factor=[self._scale1], mode="linear")
@@ -108,7 +110,7 @@ class StreamingDecoder:
         start = max(0, self._emitted_frames - self.context_frames)
         right = total if final else min(total, stable + self.context_frames)
         return DecodeWindow(
-            frames[..., start:right], self.speaker_embedding.to(frames.dtype),
+            frames[..., start:right], self.speaker_embedding,
             lo=(self._emitted_frames - start) * self.hop, hi=(stable - start) * self.hop, stable=stable, final=final,
         )
 

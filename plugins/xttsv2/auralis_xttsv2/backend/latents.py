@@ -4,6 +4,11 @@ A backend that samples codes without exposing hidden states (vLLM) gets the late
 -- the ``final_norm`` state at the position that predicted it -- by running the torch GPT over
 ``prefix, c_0 .. c_{i-1}``. The passes of concurrent sequences run as one right-padded batch (causal attention)
 (`MicroBatcher`); a streamed sequence asks for each new window, and gets only that window's rows.
+
+The rows stay on the GPU, in the model's dtype, for HiFi-GAN to read there: nothing here waits for
+the GPU (the codes go up from pageable memory with ``non_blocking``, which the driver stages at
+once), so a pass is queued in the time its kernels take to launch, and the first wait is the audio
+copy that needs its result anyway.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ class LatentsJob:
 
 
 class LatentsPass:
-    """Batched second pass; ``submit(job)`` -> ``[len(codes) - start, D]`` float32 latents on the CPU."""
+    """Batched second pass; ``submit(job)`` -> ``[len(codes) - start, D]`` latents on the prefix's device."""
 
     def __init__(self, gpt: XTTSGPT, executor: Executor, max_batch: int = 64, max_tokens: int = 65536) -> None:
         self.gpt = gpt
@@ -58,7 +63,7 @@ class LatentsPass:
         inputs = [job.codes[:-1] for job in jobs]  # the last code predicts nothing we need
         longest = max(len(seq) for seq in inputs)
         codes = torch.tensor([list(seq) + [0] * (longest - len(seq)) for seq in inputs], dtype=torch.long)
-        audio = self.gpt.embed_audio(codes.to(prefix.device), 1) if longest else None  # code t at mel position t + 1
+        audio = self.gpt.embed_audio(codes.to(prefix.device, non_blocking=True), 1) if longest else None  # code t at t + 1
         lengths = [job.prefix.shape[0] + len(seq) for job, seq in zip(jobs, inputs)]
         x = prefix.new_zeros(len(jobs), max(lengths), prefix.shape[1])
         for i, (job, seq) in enumerate(zip(jobs, inputs)):  # right padding: causal attention never lets a real position see it
@@ -71,5 +76,5 @@ class LatentsPass:
         for i, (job, length) in enumerate(zip(jobs, lengths)):
             first = length - len(job.codes)  # the start-audio position, which predicts c_0
             rows.append(hidden[i, first + job.start: first + len(job.codes)])
-        flat = torch.cat(rows).float().cpu()  # one copy out (and one sync) for the batch
+        flat = torch.cat(rows)  # one compact tensor: the batch's activations are not kept alive by views
         return list(flat.split([r.shape[0] for r in rows]))

@@ -1,11 +1,12 @@
 """vLLM backend: the XTTS GPT served by vLLM's ``AsyncLLM`` (continuous batching, paged KV cache,
 CUDA graphs), latents from a batched second pass of the torch GPT.
 
-Per sequence: the torch GPT builds the prompt embeddings (conditioning latents, text, start-audio
-token); vLLM samples codes from them with the reference's fake prompt ids and the mapped sampling
-parameters, handing out deltas as they come; every ``stream_every`` codes (or at the end) the
-window's latents come from `LatentsPass`, batched with every other sequence's windows. Closing the
-generator (a cancelled request, a client gone) aborts the vLLM request at once.
+Per sequence: the prompt embeddings (conditioning latents, text, start-audio token) are built in
+host memory (`HostPrompts`); vLLM samples codes from them with the reference's fake prompt ids and
+the mapped sampling parameters, handing out deltas as they come; every ``stream_every`` codes (or
+at the end) the window's latents come from `LatentsPass`, batched with every other sequence's
+windows, and stay on the GPU. Closing the generator (a cancelled request, a client gone) aborts
+the vLLM request at once.
 
 vLLM's engine core runs in its own process (``AsyncLLM`` always does); it loads the GPT from a
 directory written by `export_for_vllm` and finds the model class through the
@@ -17,6 +18,7 @@ the engine with the fewest in flight.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import shutil
 import tempfile
@@ -32,16 +34,30 @@ import torch
 
 from auralis_core.errors import EngineLoadError, GenerationError
 
-from ..batching import MicroBatcher
 from ..model.xtts import XTTSModel
 from ..vllm.export import Geometry, export_for_vllm
 from ..vllm.penalty import PROCESSOR as PENALTY_PROCESSOR
 from ..vllm.requests import embeds_prompt, sampling_kwargs
 from .base import GenerationBackend, GenerationRequest, TokenChunk, chunk_due
 from .latents import LatentsJob, LatentsPass
+from .prompts import HostPrompts
 from .vllm_settings import VLLMSettings
 
 log = logging.getLogger("auralis.xttsv2.vllm")
+
+
+@dataclass(frozen=True)
+class FirstWindow:
+    """Seconds from ``generate()`` to each step of a streamed sequence's first window. ``queued``,
+    ``scheduled`` and ``first_code`` are vLLM's engine-core timestamps (``time.monotonic``, one clock
+    for every process of the machine); NaN where vLLM keeps no stats."""
+
+    prompt: float  # prompt embeddings built (this process)
+    queued: float  # the engine core has the request (prompt embeddings sent over IPC)
+    scheduled: float  # first scheduled: its prefill step
+    first_code: float  # its first code sampled
+    codes: float  # the window's codes reached this process
+    latents: float  # their latents pass queued on the GPU (HiFi-GAN's call waits for it to finish)
 
 
 @dataclass
@@ -50,11 +66,9 @@ class VLLMStats:
 
     sequences: int = 0
     codes: int = 0
-    prefix_s: float = 0.0  # building prompt embeddings (torch side, latents thread)
-    last_codes_at: float = 0.0  # perf_counter() when vLLM last finished a sequence
-    # per streamed sequence, seconds from generate() to: its prompt built, its first window's codes
-    # in, that window's latents done (what first audio waits for before HiFi-GAN)
-    first_window: list[tuple[float, float, float]] = field(default_factory=list)
+    prefix_s: float = 0.0  # building prompt embeddings (host, event loop)
+    last_codes_at: float = 0.0  # time.monotonic() when vLLM last finished a sequence
+    first_window: list[FirstWindow] = field(default_factory=list)  # per streamed sequence
     routed: list[int] = field(default_factory=list)  # sequences sent to each engine
 
 
@@ -68,12 +82,10 @@ class VLLMBackend(GenerationBackend):
         self.geometry = Geometry.of(self.config)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auralis-xtts-latents")
         self.latents = LatentsPass(model.gpt, self._executor)
+        self.host_prompts = HostPrompts(model.gpt)
         self._dir = Path(tempfile.mkdtemp(prefix="auralis-xtts-vllm-"))
         self._closing = False
         self.stats = VLLMStats()
-        # prompts of requests that arrive together are built in one call, with one copy to the host
-        self.prompts: MicroBatcher[GenerationRequest, tuple[torch.Tensor, torch.Tensor]] = MicroBatcher(
-            self._prefixes, self._executor, max_batch=max(64, max_batch_size))
         self.engines: list[Any] = []
         try:
             from ..vllm.plugin import register
@@ -90,6 +102,11 @@ class VLLMBackend(GenerationBackend):
             raise EngineLoadError(f"vLLM failed to start the XTTS GPT: {exc}") from exc
         self._in_flight = [0] * len(self.engines)
         self.stats.routed = [0] * len(self.engines)
+        # What start-up left (vLLM, torch, compiled graphs: millions of objects) is never garbage;
+        # a full collection walking it stalled the event loop every request runs on for 0.2-0.7 s
+        # at hundreds of sequences (H100, 2026-12-07). vLLM's own server freezes it the same way.
+        gc.collect()
+        gc.freeze()
 
     @property
     def engine(self) -> Any:
@@ -128,22 +145,16 @@ class VLLMBackend(GenerationBackend):
             return pool.submit(AsyncLLM.from_engine_args, args).result()
 
     # --- one sequence --------------------------------------------------------------------------
-    def _prefix(self, request: GenerationRequest) -> torch.Tensor:
-        start = time.perf_counter()
-        device = self.model.device
+    def _prompt(self, request: GenerationRequest) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(prompt on the GPU for the latents pass, the host original vLLM takes)``. On the event
+        loop: ~0.1 ms of table lookups, and a copy from pageable memory that the driver stages at
+        once (``non_blocking``: no wait for this process's queued GPU work)."""
+        start = time.monotonic()
         with torch.inference_mode():
-            text = request.text_tokens.to(device).long()[None]
-            prefix = self.model.gpt.embed_prefix(request.cond_latents.to(device, self.model.dtype), text)[0]
-        self.stats.prefix_s += time.perf_counter() - start
-        return prefix
-
-    def _prefixes(self, requests: list[GenerationRequest]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """``(prefix on the GPU for the latents pass, its host copy for vLLM)`` per request."""
-        on_gpu = [self._prefix(r) for r in requests]
-        start = time.perf_counter()
-        host = [h.clone() for h in torch.cat(on_gpu).cpu().split([p.shape[0] for p in on_gpu])]  # one sync, not one each
-        self.stats.prefix_s += time.perf_counter() - start
-        return list(zip(on_gpu, host, strict=True))
+            host = self.host_prompts.build(request.cond_latents, request.text_tokens)
+            prefix = host.to(self.model.device, non_blocking=True)
+        self.stats.prefix_s += time.monotonic() - start
+        return prefix, host
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
         if self._closing:
@@ -153,9 +164,9 @@ class VLLMBackend(GenerationBackend):
             request.max_new_tokens, cfg.max_generated_tokens
         )
         limit = max(1, limit)
-        t0 = time.perf_counter()
-        prefix, host_prefix = await self.prompts.submit(request)
-        t_prompt = time.perf_counter() - t0
+        t0 = time.monotonic()
+        prefix, host_prefix = self._prompt(request)
+        t_prompt = time.monotonic() - t0
         # unseeded: vLLM's batch generator (a per-request generator costs a kernel per step each)
         params = sampling_kwargs(request.params, cfg, limit, request.seed, request.ignore_stop).build(
             stream=bool(request.stream_every))
@@ -178,13 +189,13 @@ class VLLMBackend(GenerationBackend):
                 finished = out.finished
                 if finished:
                     self.stats.codes += len(codes)
-                    self.stats.last_codes_at = time.perf_counter()
+                    self.stats.last_codes_at = time.monotonic()
                 due = chunk_due(request, len(codes) - emitted, emitted)
                 if (finished or due) and len(codes) > emitted:
-                    t_codes = time.perf_counter() - t0
+                    t_codes = time.monotonic() - t0
                     latents = await self.latents.submit(LatentsJob(prefix, tuple(codes), emitted))
                     if request.stream_every and not emitted and len(self.stats.first_window) < 4096:
-                        self.stats.first_window.append((t_prompt, t_codes, time.perf_counter() - t0))
+                        self.stats.first_window.append(_first_window(out, t0, t_prompt, t_codes))
                     chunk = TokenChunk(torch.tensor(codes[emitted:]), latents, finished, stopped)
                     emitted = len(codes)
                     yield chunk
@@ -209,3 +220,13 @@ class VLLMBackend(GenerationBackend):
     def unfinished_requests(self) -> int:
         """Requests vLLM still tracks (observability; 0 once every caller is done or gone)."""
         return sum(int(e.output_processor.get_num_unfinished_requests()) for e in self.engines)
+
+
+def _first_window(out: Any, t0: float, prompt: float, codes: float) -> FirstWindow:
+    m = getattr(out, "metrics", None)
+
+    def since(ts: float) -> float:
+        return ts - t0 if m is not None and ts else float("nan")
+
+    return FirstWindow(prompt, since(getattr(m, "queued_ts", 0.0)), since(getattr(m, "scheduled_ts", 0.0)),
+                       since(getattr(m, "first_token_ts", 0.0)), codes, time.monotonic() - t0)

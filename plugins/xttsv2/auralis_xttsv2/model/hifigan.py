@@ -28,17 +28,40 @@ def _norm_except_dim0(v: torch.Tensor) -> torch.Tensor:
 
 
 class _WeightNormed(nn.Module):
-    """``weight = weight_g * weight_v / ||weight_v||`` (norm over all dims but 0), as the checkpoint stores it."""
+    """``weight = weight_g * weight_v / ||weight_v||`` (norm over all dims but 0), as the checkpoint stores it.
+
+    Without autograd the product is computed once and kept: HiFi-GAN's 76 convolutions otherwise
+    recompute theirs on every call (five kernels each, which a streamed window of a few dozen frames
+    pays in full). It is computed again after ``.to()``/``.cuda()``, a state-dict load, or an
+    in-place edit of either parameter (its version counter moves).
+    """
 
     def __init__(self, weight_shape: tuple[int, int, int], cout: int) -> None:
         super().__init__()
         self.weight_v = nn.Parameter(torch.randn(*weight_shape) * 0.01)
         self.weight_g = nn.Parameter(_norm_except_dim0(self.weight_v.detach()).clone())
         self.bias = nn.Parameter(torch.zeros(cout))
+        self._folded: tuple[tuple[int, int], torch.Tensor] | None = None
+
+    def _product(self) -> torch.Tensor:
+        return self.weight_v * (self.weight_g / _norm_except_dim0(self.weight_v))
 
     @property
     def weight(self) -> torch.Tensor:
-        return self.weight_v * (self.weight_g / _norm_except_dim0(self.weight_v))
+        if torch.is_grad_enabled() or self.weight_v.is_inference() or self.weight_g.is_inference():
+            return self._product()  # inference tensors keep no version counter to check
+        key = (self.weight_v._version, self.weight_g._version)
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, self._product())
+        return self._folded[1]
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]  # .to(), .cuda(), .half() ...
+        self._folded = None
+        return super()._apply(fn, recurse)
+
+    def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._folded = None
+        return super()._load_from_state_dict(*args, **kwargs)
 
 
 class WNConv1d(_WeightNormed):

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from auralis_xttsv2.backend import GenerationRequest, TorchBackend
 from auralis_xttsv2.backend.latents import LatentsJob, LatentsPass
+from auralis_xttsv2.backend.prompts import HostPrompts
 from auralis_xttsv2.batching import MicroBatcher
 from auralis_xttsv2.model.config import XTTSGPTConfig
 from auralis_xttsv2.model.sampling import SamplerBatch, SamplingParams
@@ -51,6 +52,26 @@ async def test_second_pass_latents_equal_the_decode_loop_batched_and_windowed(sm
         windows = [await latents.submit(LatentsJob(prefixes[2], tuple(codes[:end]), start))
                    for start, end in ((0, 5), (5, 11), (11, len(codes)))]
         assert torch.max(torch.abs(torch.cat(windows) - states)) < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_host_prompts_equal_the_gpts_own(small_ckpt, reference, dtype):
+    """The prompt vLLM gets, built from host copies of the tables, is `embed_prefix`'s bit for bit;
+    too long a text is refused as `embed_prefix` refuses it."""
+    import copy
+
+    gpt = copy.deepcopy(small_ckpt.model.gpt).to(dtype)
+    prompts = HostPrompts(gpt)
+    cond = torch.from_numpy(reference["cond_default"])  # float32, cast like embed_prefix casts it
+    for tokens in (torch.from_numpy(reference["text_tokens"][0]), torch.tensor([5]), torch.tensor([], dtype=torch.long)):
+        with torch.inference_mode():
+            expected = gpt.embed_prefix(cond, tokens[None])[0]
+        got = prompts.build(cond, tokens)
+        assert got.dtype == dtype and got.device.type == "cpu"
+        assert torch.equal(got, expected)
+    too_long = torch.ones(gpt.config.max_text_positions, dtype=torch.long)
+    with pytest.raises(ValueError, match="exceed"):
+        prompts.build(cond, too_long)
 
 
 async def test_batched_vocoder_equals_one_by_one(small_ckpt, reference):
