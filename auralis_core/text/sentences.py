@@ -77,9 +77,11 @@ def _marks(rules: type) -> re.Pattern[str]:
     return re.compile(f"[{marks}]+[\\s\"'”’»)\\]]*")
 
 
-# Where pysbd cuts with no sentence mark: before list items ("1)", "(a)") and after a quote that a
-# capitalised word follows ('... "so" Then'). Found by checking the shortcut below against pysbd.
-_CUTS_WITHOUT_MARK = re.compile("[)\"'“”‘’«»„‟‹›「」『』]")
+# Where pysbd cuts with no sentence mark: before list items ("1)", "(a)"), after a quote that a
+# capitalised word follows ('... "so" Then'), and at the characters it uses internally as
+# placeholders ("ȸ", "☝", "&ᓰ&", ...), which it mistakes for its own when the text has them.
+# Found by checking the shortcut below against pysbd.
+_CUTS_WITHOUT_MARK = re.compile("[)\"'“”‘’«»„‟‹›「」『』&∯♟♝♨☝ƪᓴᓷ✂☏☉☈☇☄∮ȹȸ⎋⌬ᓸᓳᓱᓰ♭♬]")
 
 
 def _one_sentence(paragraph: str, rules: type) -> bool:

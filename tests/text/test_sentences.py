@@ -124,7 +124,7 @@ def test_nothing_but_whitespace_is_lost(text, language):
     assert all(s == s.strip() and s for s in sentences)
 
 
-@given(st.text(alphabet=st.sampled_from(list("ab Z1 2iv,;:-–…'\"“”«»([]{}•/&%#*")), max_size=60),
+@given(st.text(alphabet=st.sampled_from(list("ab Z1 2iv,;:-–…'\"“”«»([]{}•/&%#*ȸȹ☝♨∯☉ᓰ‼")), max_size=60),
        st.text(alphabet=st.sampled_from(list(".!?。;:։।|۔؟ \"'”’»)]")), max_size=4),
        st.sampled_from(["en", "de", "zh-cn", "ja", "hi", "el", "ar", "hy", "ur", "am", "my", "pt", "xx"]))
 def test_one_sentence_shortcut_agrees_with_pysbd(body, ending, language):

@@ -42,8 +42,8 @@ class StreamingDecoder:
             raise ValueError("chunk_codes and holdback_codes must be >= 1, context_frames >= 0")
         c = model.config.hifigan
         self.model = model
-        # in the dtype HiFi-GAN runs in, once; ``non_blocking``: a copy from pageable memory is
-        # staged by the driver at once, where a blocking one waits for all queued GPU work first
+        # in the dtype HiFi-GAN runs in, once; ``non_blocking``: the driver stages pageable memory
+        # without waiting for queued GPU work, where a blocking copy always waits
         self.speaker_embedding = speaker_embedding.to(model.device, model.dtype, non_blocking=True)
         self.chunk_codes = chunk_codes
         self.first_chunk_codes = first_chunk_codes or chunk_codes  # the backend's ``stream_first``

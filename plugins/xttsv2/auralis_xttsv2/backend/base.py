@@ -38,7 +38,7 @@ class TokenChunk:
     decoded as soon as a chunk exists and no second GPT pass is needed."""
 
     codes: torch.Tensor  # [n] new codes (may end with the stop token)
-    hidden_states: torch.Tensor  # [n, D] the hidden state that predicted each code
+    hidden_states: torch.Tensor  # [n, D] the hidden state that predicted each code (device and dtype: the backend's)
     finished: bool
     stopped: bool  # finished because the stop token was generated
 

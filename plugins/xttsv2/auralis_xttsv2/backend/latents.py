@@ -5,10 +5,11 @@ A backend that samples codes without exposing hidden states (vLLM) gets the late
 ``prefix, c_0 .. c_{i-1}``. The passes of concurrent sequences run as one right-padded batch (causal attention)
 (`MicroBatcher`); a streamed sequence asks for each new window, and gets only that window's rows.
 
-The rows stay on the GPU, in the model's dtype, for HiFi-GAN to read there: nothing here waits for
-the GPU (the codes go up from pageable memory with ``non_blocking``, which the driver stages at
-once), so a pass is queued in the time its kernels take to launch, and the first wait is the audio
-copy that needs its result anyway.
+The rows stay on the GPU, in the model's dtype, for HiFi-GAN to read there. Nothing here reads the
+GPU back: the codes go up from pageable memory with ``non_blocking`` (the driver stages them; it
+may still synchronise, which CUDA allows but the blocking copy always does), and positions are
+checked on the host (`LearnedPositionEmbeddings.span`). So a pass is queued in about the time its
+kernels take to launch, and the first wait is the audio copy that needs its result anyway.
 """
 
 from __future__ import annotations

@@ -105,6 +105,7 @@ class VLLMBackend(GenerationBackend):
         # What start-up left (vLLM, torch, compiled graphs: millions of objects) is never garbage;
         # a full collection walking it stalled the event loop every request runs on for 0.2-0.7 s
         # at hundreds of sequences (H100, 2026-12-07). vLLM's own server freezes it the same way.
+        # `shutdown` thaws it: frozen cycles (this engine's among them) are never collected.
         gc.collect()
         gc.freeze()
 
@@ -147,8 +148,8 @@ class VLLMBackend(GenerationBackend):
     # --- one sequence --------------------------------------------------------------------------
     def _prompt(self, request: GenerationRequest) -> tuple[torch.Tensor, torch.Tensor]:
         """``(prompt on the GPU for the latents pass, the host original vLLM takes)``. On the event
-        loop: ~0.1 ms of table lookups, and a copy from pageable memory that the driver stages at
-        once (``non_blocking``: no wait for this process's queued GPU work)."""
+        loop: ~0.1 ms of table lookups, and a ``non_blocking`` copy from pageable memory, which the
+        driver stages without waiting for this process's queued GPU work (a blocking one waits)."""
         start = time.monotonic()
         with torch.inference_mode():
             host = self.host_prompts.build(request.cond_latents, request.text_tokens)
@@ -216,6 +217,7 @@ class VLLMBackend(GenerationBackend):
             await asyncio.to_thread(engine.shutdown)
         self._executor.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self._dir, ignore_errors=True)
+        gc.unfreeze()  # the engine's own cycles (model, GPU weights) become collectable again
 
     def unfinished_requests(self) -> int:
         """Requests vLLM still tracks (observability; 0 once every caller is done or gone)."""

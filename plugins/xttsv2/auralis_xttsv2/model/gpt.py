@@ -140,6 +140,13 @@ class LearnedPositionEmbeddings(nn.Module):
             raise ValueError(f"position {int(positions.max())} exceeds the {self.emb.num_embeddings}-entry table")
         return self.emb(positions)
 
+    def span(self, start: int, count: int) -> torch.Tensor:
+        """Positions ``start .. start + count - 1`` ``[count, D]``, checked on the host: the tensor
+        path's check reads the positions back from the device, a wait for all queued GPU work."""
+        if count and start + count > self.emb.num_embeddings:
+            raise ValueError(f"position {start + count - 1} exceeds the {self.emb.num_embeddings}-entry table")
+        return self.emb.weight[start:start + count]
+
 
 class XTTSGPT(nn.Module):
     """Coqui's ``GPT`` (``gpt.*`` in ``model.pth``) without its training and HF-generate wrappers."""
@@ -182,17 +189,15 @@ class XTTSGPT(nn.Module):
 
     def embed_text(self, wrapped_text: torch.Tensor) -> torch.Tensor:
         """``[B, L]`` (already wrapped) -> token + position embedding, positions 0..L-1."""
-        pos = torch.arange(wrapped_text.shape[1], device=wrapped_text.device)
-        return self.text_embedding(wrapped_text) + self.text_pos_embedding(pos)[None]
+        return self.text_embedding(wrapped_text) + self.text_pos_embedding.span(0, wrapped_text.shape[1])[None]
 
     def embed_audio(self, codes: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
         """Audio codes ``[B, N]`` at mel positions (``[B, N]``/``[N]`` tensor, or the first position as int).
 
         The start-audio token sits at position 0, generated code ``t`` (0-based) at ``t + 1``.
         """
-        if isinstance(positions, int):
-            positions = torch.arange(positions, positions + codes.shape[1], device=codes.device)
-        pe = self.mel_pos_embedding(positions)
+        pe = (self.mel_pos_embedding.span(positions, codes.shape[1]) if isinstance(positions, int)
+              else self.mel_pos_embedding(positions))
         return self.mel_embedding(codes.long()) + (pe if pe.dim() == 3 else pe[None])
 
     def embed_prefix(self, cond_latents: torch.Tensor, text_tokens: torch.Tensor) -> torch.Tensor:

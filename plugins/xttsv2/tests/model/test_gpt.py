@@ -76,6 +76,19 @@ def test_position_out_of_range_is_an_error(small_ckpt):
                          torch.ones(1, gpt.config.max_text_tokens + 1, dtype=torch.long))
 
 
+def test_position_span_equals_the_lookup(small_ckpt):
+    """`embed_audio` from an int start (checked on the host: no device read-back) equals the
+    lookup of the same positions as a tensor."""
+    gpt = small_ckpt.model.gpt
+    codes = torch.tensor([[3, 7, 1, 9], [0, 2, 2, 5]])
+    by_tensor = gpt.embed_audio(codes, torch.arange(5, 9))
+    assert torch.equal(gpt.embed_audio(codes, 5), by_tensor)
+    last = gpt.config.max_mel_positions - codes.shape[1]
+    assert torch.equal(gpt.embed_audio(codes, last), gpt.embed_audio(codes, torch.arange(last, last + 4)))
+    with pytest.raises(ValueError, match="exceeds"):
+        gpt.embed_audio(codes, last + 1)
+
+
 def test_max_new_tokens(small_ckpt, reference):
     out = small_ckpt.model.generate(torch.from_numpy(reference["cond_default"]),
                                     torch.from_numpy(reference["text_tokens"]),
