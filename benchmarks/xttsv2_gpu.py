@@ -153,7 +153,7 @@ class Breakdown:
     cpu_s: float  # this process, all threads
     loop_lag_mean_ms: float
     loop_lag_max_ms: float
-    first_window_ms: dict[str, float] | None = None  # streamed, vLLM: medians of each FirstWindow stage
+    first_window_ms: dict[str, float | None] | None = None  # streamed, vLLM: medians of each FirstWindow stage
     gc_full: int = 0  # full (generation 2) collections in this process
     gc_max_ms: float = 0.0  # the longest collection: it stops every thread, the event loop included
     gpu_busy_pct: float | None = None  # NVML: share of the time a kernel ran (both processes)
@@ -272,8 +272,8 @@ class Profile:
         stats = getattr(self.backend, "stats", None)
         lags = self._lags or [0.0]
         windows = stats.first_window[self._windows:] if stats else []
-        first = None if not windows else {  # medians; vLLM's engine-core stages are NaN-free only with its stats on
-            f.name: round(1000 * statistics.median(getattr(w, f.name) for w in windows), 1) for f in fields(windows[0])}
+        first = None if not windows else {f.name: _median_ms([getattr(w, f.name) for w in windows])
+                                           for f in fields(windows[0])}
         self.result = Breakdown(
             codes_done_s=(round(stats.last_codes_at - self.start_monotonic, 3)
                           if stats and stats.last_codes_at > self.start_monotonic else None),
@@ -285,6 +285,12 @@ class Profile:
             gc_max_ms=round(1000 * max((t for _, t in self._gc), default=0.0), 1),
             gpu_busy_pct=self.probes.memory.busy_since(self.start) if self.probes.memory else None,
         )
+
+
+def _median_ms(values: list[float]) -> float | None:
+    """Median in ms of the known values (vLLM's engine-core stages are NaN without its stats)."""
+    known = [v for v in values if v == v]
+    return round(1000 * statistics.median(known), 1) if known else None
 
 
 def book_text(chars: int) -> str:

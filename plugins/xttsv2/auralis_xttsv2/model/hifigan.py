@@ -32,8 +32,8 @@ class _WeightNormed(nn.Module):
 
     Without autograd the product is computed once and kept: HiFi-GAN's 76 convolutions otherwise
     recompute theirs on every call (five kernels each, which a streamed window of a few dozen frames
-    pays in full). It is computed again after ``.to()``/``.cuda()``, a state-dict load, or an
-    in-place edit of either parameter (its version counter moves).
+    pays in full). It is computed again after ``.to()``/``.cuda()``, a state-dict load, an in-place
+    edit of either parameter (its version counter moves), or new data or a new parameter.
     """
 
     def __init__(self, weight_shape: tuple[int, int, int], cout: int) -> None:
@@ -41,7 +41,7 @@ class _WeightNormed(nn.Module):
         self.weight_v = nn.Parameter(torch.randn(*weight_shape) * 0.01)
         self.weight_g = nn.Parameter(_norm_except_dim0(self.weight_v.detach()).clone())
         self.bias = nn.Parameter(torch.zeros(cout))
-        self._folded: tuple[tuple[int, int], torch.Tensor] | None = None
+        self._folded: tuple[tuple[int, ...], torch.Tensor] | None = None
 
     def _product(self) -> torch.Tensor:
         return self.weight_v * (self.weight_g / _norm_except_dim0(self.weight_v))
@@ -50,7 +50,8 @@ class _WeightNormed(nn.Module):
     def weight(self) -> torch.Tensor:
         if torch.is_grad_enabled() or self.weight_v.is_inference() or self.weight_g.is_inference():
             return self._product()  # inference tensors keep no version counter to check
-        key = (self.weight_v._version, self.weight_g._version)
+        v, g = self.weight_v, self.weight_g  # identity and storage too: `.data =` keeps the version
+        key = (id(v), v.data_ptr(), v._version, id(g), g.data_ptr(), g._version)
         if self._folded is None or self._folded[0] != key:
             self._folded = (key, self._product())
         return self._folded[1]
