@@ -103,8 +103,9 @@ class VLLMBackend(GenerationBackend):
         self._in_flight = [0] * len(self.engines)
         self.stats.routed = [0] * len(self.engines)
         # What start-up left (vLLM, torch, compiled graphs: millions of objects) is never garbage;
-        # a full collection walking it stalled the event loop every request runs on for 0.2-0.7 s
-        # at hundreds of sequences (H100, 2026-12-07). vLLM's own server freezes it the same way.
+        # a full collection walks it and stops every thread, the event loop every request runs on
+        # included (0.2-0.7 s loop stalls at hundreds of sequences, H100, 2026-12-07, most likely
+        # that). vLLM's own server freezes it the same way.
         # `shutdown` thaws it: frozen cycles (this engine's among them) are never collected.
         gc.collect()
         gc.freeze()
