@@ -18,7 +18,7 @@ from ..model.gpt import XTTSGPT
 
 class HostPrompts:
     def __init__(self, gpt: XTTSGPT) -> None:
-        self.gpt = gpt  # for wrap_text and the length check: configuration only, no device work
+        self.gpt = gpt  # for wrap_prompt_text: configuration only, no device work
         self.text = gpt.text_embedding.weight.detach().cpu()
         self.text_positions = gpt.text_pos_embedding.emb.weight.detach().cpu()
         with torch.inference_mode():
@@ -32,11 +32,7 @@ class HostPrompts:
     def build(self, cond_latents: torch.Tensor, text_tokens: torch.Tensor) -> torch.Tensor:
         """``cond_latents [1, 32, D]`` and raw tokenizer ids ``[L]`` -> the prompt ``[32 + L + 3, D]``
         on the CPU, equal to ``XTTSGPT.embed_prefix(cond_latents, text_tokens[None])[0]``."""
-        wrapped = self.gpt.wrap_text(text_tokens.cpu()[None])[0]
-        if wrapped.shape[0] > self.text_positions.shape[0]:
-            raise ValueError(
-                f"{text_tokens.shape[0]} text tokens exceed the model's limit of {self.gpt.config.max_text_tokens}"
-            )
+        wrapped = self.gpt.wrap_prompt_text(text_tokens.cpu()[None])[0]
         text = F.embedding(wrapped, self.text) + self.text_positions[: wrapped.shape[0]]
         cond = cond_latents.detach().to("cpu", self.dtype).reshape(-1, self.text.shape[1])
         return torch.cat([cond, text, self.start])

@@ -187,6 +187,15 @@ class XTTSGPT(nn.Module):
         text_tokens = F.pad(text_tokens.long(), (0, 1), value=self.config.stop_text_token)
         return F.pad(text_tokens, (1, 0), value=self.config.start_text_token)
 
+    def wrap_prompt_text(self, text_tokens: torch.Tensor) -> torch.Tensor:
+        """`wrap_text`, refusing a text longer than the position table (a prompt must fit it)."""
+        wrapped = self.wrap_text(text_tokens)
+        if wrapped.shape[1] > self.config.max_text_positions:
+            raise ValueError(
+                f"{text_tokens.shape[1]} text tokens exceed the model's limit of {self.config.max_text_tokens}"
+            )
+        return wrapped
+
     def embed_text(self, wrapped_text: torch.Tensor) -> torch.Tensor:
         """``[B, L]`` (already wrapped) -> token + position embedding, positions 0..L-1."""
         return self.text_embedding(wrapped_text) + self.text_pos_embedding.span(0, wrapped_text.shape[1])[None]
@@ -206,11 +215,7 @@ class XTTSGPT(nn.Module):
         Running the blocks over it and taking the last position's hidden state gives the logits of
         the first audio code. ``text_tokens`` are raw tokenizer ids (no [START]/[STOP]).
         """
-        wrapped = self.wrap_text(text_tokens)
-        if wrapped.shape[1] > self.config.max_text_positions:
-            raise ValueError(
-                f"{text_tokens.shape[1]} text tokens exceed the model's limit of {self.config.max_text_tokens}"
-            )
+        wrapped = self.wrap_prompt_text(text_tokens)
         start = torch.full((text_tokens.shape[0], 1), self.config.start_audio_token, device=text_tokens.device)
         return torch.cat(
             [cond_latents.to(self.text_embedding.weight.dtype), self.embed_text(wrapped), self.embed_audio(start, 0)],

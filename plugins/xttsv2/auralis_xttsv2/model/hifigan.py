@@ -57,12 +57,8 @@ class _WeightNormed(nn.Module):
         return self._folded[1]
 
     def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]  # .to(), .cuda(), .half() ...
-        self._folded = None
+        self._folded = None  # the new data could land at the old address: the key alone cannot tell
         return super()._apply(fn, recurse)
-
-    def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self._folded = None
-        return super()._load_from_state_dict(*args, **kwargs)
 
 
 class WNConv1d(_WeightNormed):
