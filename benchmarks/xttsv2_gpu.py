@@ -39,7 +39,10 @@ HiFi-GAN on 64 full segments, with cuDNN's heuristics and with ``cudnn.benchmark
 ``--vllm32-memory``, ``--vllm32-vocoder-max-frames``, one engine): first audio and throughput at
 32, and its GPU memory. ``--allocator`` (default ``expandable_segments:True``, part of the
 recommended setting) is PyTorch's CUDA allocator setting for the whole run. A label
-ending in ``-eN`` (``vllm-e2``) runs N vLLM engines (otherwise ``--vllm-engines``).
+ending in ``-eN`` (``vllm-e2``) runs N vLLM engines (otherwise ``--vllm-engines``); one ending in
+``-aN`` (``vllm-a64``) decodes non-streamed audio ahead, in windows of N codes while the GPT still
+generates (``decode_ahead_tokens``); it leaves out what its plain twin already measures (streamed
+first audio, GPT alone, vocoder alone).
 """
 
 from __future__ import annotations
@@ -392,8 +395,9 @@ def vocoder_alone(tts: TTS, windows: int, codes: int) -> dict:
 
 async def measure(args: argparse.Namespace, label: str) -> dict:
     dtype = getattr(torch, args.dtype)
-    backend = "vllm" if label.startswith("vllm") else label
-    name, _, engines = label.partition("-e")  # "vllm-e2": two vLLM engines
+    name, _, ahead = label.partition("-a")  # "vllm-a64": audio decoded ahead in windows of 64 codes
+    name, _, engines = name.partition("-e")  # "vllm-e2": two vLLM engines
+    backend = "vllm" if name.startswith("vllm") else name
     small = name == "vllm32"  # the recommended 32-stream setting: its memory is the point
     engines = int(engines) if engines else 1 if small else args.vllm_engines
     levels = [32] if small else [c for c in args.concurrency if backend != "torch" or c <= args.torch_max_concurrency]
@@ -411,7 +415,8 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
     probes = Probes(memory, profiler)
     t0 = time.perf_counter()
     kwargs: dict = {"backend": backend, "stream_first_chunk_tokens": args.first_chunk_tokens,
-                    "vocoder_max_frames": args.vllm32_vocoder_max_frames if small else args.vocoder_max_frames}
+                    "vocoder_max_frames": args.vllm32_vocoder_max_frames if small else args.vocoder_max_frames,
+                    "decode_ahead_tokens": int(ahead or 0)}
     if backend == "vllm":
         kwargs["vllm_memory"] = args.vllm32_memory if small else args.vllm_memory
         kwargs["vllm_engines"] = engines
@@ -443,14 +448,14 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
         await run_requests(bench, SENTENCES * 2, stream=False)  # warm-up: kernels, graphs, allocator
         await run_requests(bench, SENTENCES[:2], stream=True)
         await run_requests(bench, (SENTENCES * 4)[:32], stream=True)
-        if not small:
+        if not small and not ahead:  # decoding ahead leaves streamed requests as they are
             firsts = []
             for i in range(5):
                 r = await run_requests(bench, [SENTENCES[i]], stream=True)
                 firsts.append(r["first_audio_p50_s"])
             r["first_audio_p50_s"], r["first_audio_p95_s"] = round(statistics.median(firsts), 3), round(max(firsts), 3)
             show("first audio, 1 stream", r)
-        for i in range(args.streams32_repeats):  # repeated: one burst's p95 is one sample of the machine's noise
+        for i in range(0 if ahead else args.streams32_repeats):  # repeated: one burst's p95 is one sample of the machine's noise
             show("first audio, 32 streams" + (f" #{i + 1}" if i else ""),
                  await run_requests(bench, (SENTENCES * 4)[:32], stream=True, probes=probes,
                                     label=None if i else "streams32"))
@@ -459,7 +464,7 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
             top = n == max(levels)
             show(f"{n} concurrent", await run_requests(bench, texts, stream=False, probes=probes,
                                                        label=f"concurrent{n}" if top else None))
-            if backend == "vllm" and top and not small:
+            if backend == "vllm" and top and not small and not ahead:
                 # the bound (GPT alone), HiFi-GAN alone, audio decoded in windows while codes are
                 # still coming (streamed), and the cost of per-request seeds in vLLM's sampler
                 show(f"{n} GPT alone", await gpt_alone(tts, texts, args.codes, probes))
@@ -483,6 +488,7 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
     return {"backend": label, "startup_s": round(startup, 1), "gpu_gb_after_load": loaded_gb,
             "peak_gpu_gb": peak, "peak_gpu_total_gb": peak_total, "max_batch_size": batch,
             "vllm_engines": kwargs.get("vllm_engines"), "vocoder_max_frames": kwargs["vocoder_max_frames"],
+            "decode_ahead_tokens": kwargs["decode_ahead_tokens"],
             "this_process_peak_allocated_gb": torch_peak[0], "this_process_peak_reserved_gb": torch_peak[1],
             "vllm_memory": kwargs.get("vllm_memory"), "first_chunk_tokens": args.first_chunk_tokens,
             "scenarios": rows, "table": table}
@@ -528,7 +534,7 @@ def coqui(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="vllm32,vllm,torch,coqui",
-                        help="vllm32, vllm, torch, coqui (needs --coqui-site), in any order; vllm-eN: N engines")
+                        help="vllm32, vllm, torch, coqui (needs --coqui-site), in any order; vllm-eN: N engines, -aN: decode ahead")
     parser.add_argument("--codes", type=int, default=200, help="audio codes per segment (46.4 ms each)")
     parser.add_argument("--concurrency", default="1,16,64,256,512")
     parser.add_argument("--torch-max-concurrency", type=int, default=64, help="torch backend: skip larger levels")

@@ -68,6 +68,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         vllm_engines: int = 1,
         vllm_max_batched_tokens: int = 8192,
         vocoder_max_frames: int = 8192,
+        decode_ahead_tokens: int = 0,
     ) -> None:
         """Wrap a loaded checkpoint. ``backend`` is ``"torch"``, ``"vllm"`` or ``"auto"`` (vLLM when
         the model is on CUDA and vLLM is installed). ``max_batch_size`` bounds the sequences sharing
@@ -82,13 +83,20 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         that share the GPU and the sequences (throughput at hundreds of streams); ``vllm_max_batched_tokens`` is
         the prompt positions one vLLM step may prefill. ``vocoder_max_frames`` bounds the
         HiFi-GAN frames decoded in one call (8192 frames: ~9 segments of 9 s, ~0.7 GB of bfloat16
-        activations), so the memory audio decoding takes does not grow with the number of streams."""
+        activations), so the memory audio decoding takes does not grow with the number of streams.
+        ``decode_ahead_tokens`` (0: off) decodes a non-streamed segment's audio in windows of that
+        many codes while the GPT still generates, as streaming does, and hands it out whole at the
+        end: HiFi-GAN then overlaps decoding instead of following it (docs/xttsv2-vllm.md)."""
         from .text import TextPipeline, XTTSTokenizer
 
         if stream_chunk_tokens < 1 or stream_context_frames < 0:
             raise InvalidRequestError("stream_chunk_tokens must be >= 1 and stream_context_frames >= 0", "stream_chunk_tokens")
         if vocoder_max_frames < 1:
             raise InvalidRequestError(f"vocoder_max_frames must be >= 1, got {vocoder_max_frames}", "vocoder_max_frames")
+        if decode_ahead_tokens < 0:
+            raise InvalidRequestError(f"decode_ahead_tokens must be >= 0 (0: off), got {decode_ahead_tokens}",
+                                      "decode_ahead_tokens")
+        self.decode_ahead_tokens = decode_ahead_tokens
         if stream_first_chunk_tokens is not None and stream_first_chunk_tokens < 1:
             raise InvalidRequestError(f"stream_first_chunk_tokens must be >= 1, got {stream_first_chunk_tokens}",
                                       "stream_first_chunk_tokens")
@@ -229,31 +237,38 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         conditioning: XTTSConditioning = context.conditioning
         params: SamplingParams = context.metadata["sampling"]
         options = _options(request)
+        # windows of codes: streamed audio, or (decode ahead) a non-streamed segment's audio made
+        # while its codes still come and handed out whole at the end; 0: one window at the end
+        every, first = ((self.stream_chunk_tokens, self.stream_first_chunk_tokens) if request.stream
+                        else (self.decode_ahead_tokens, self.decode_ahead_tokens))
         generation = GenerationRequest(
             conditioning.gpt_cond_latents,
             torch.tensor(item.payload, dtype=torch.long),
             params,
             max_new_tokens=options.max_new_tokens,
             seed=None if request.seed is None else request.seed + item.index,
-            stream_every=self.stream_chunk_tokens if request.stream else 0,
-            stream_first=self.stream_first_chunk_tokens if request.stream else 0,
+            stream_every=every,
+            stream_first=first,
             ignore_stop=options.ignore_stop,
         )
         decoder = StreamingDecoder(
-            self.model, conditioning.speaker_embedding, chunk_codes=self.stream_chunk_tokens,
-            context_frames=self.stream_context_frames, first_chunk_codes=self.stream_first_chunk_tokens,
-            speed=request.speed,
+            self.model, conditioning.speaker_embedding, chunk_codes=every or self.stream_chunk_tokens,
+            context_frames=self.stream_context_frames, first_chunk_codes=first or None, speed=request.speed,
         )
         # aclosing: a consumer that stops listening cancels the sequence now, not at garbage collection
         unreported: list[int] = []  # codes whose audio has not been handed out yet
+        pending: list[torch.Tensor] = []  # their audio
         async with contextlib.aclosing(self.backend.generate(generation)) as chunks:
             async for chunk in chunks:
                 unreported += chunk.codes.tolist()
                 audio = await self._vocode(decoder, chunk.hidden_states, chunk.finished)
                 if audio is not None and audio.numel():
-                    yield TTSOutput(audio.numpy(), OUTPUT_SAMPLE_RATE,
+                    pending.append(audio)
+                if pending and (request.stream or chunk.finished):
+                    samples = pending[0] if len(pending) == 1 else torch.cat(pending)
+                    yield TTSOutput(samples.numpy(), OUTPUT_SAMPLE_RATE,
                                     metadata={"codes": len(unreported), "audio_codes": unreported})
-                    unreported = []
+                    unreported, pending = [], []
 
     async def _vocode(self, decoder: StreamingDecoder, hidden: torch.Tensor, final: bool) -> torch.Tensor | None:
         window = await self._run(decoder.plan, hidden, final)

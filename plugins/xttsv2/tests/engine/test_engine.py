@@ -235,3 +235,23 @@ def test_small_first_stream_window(tts):
     with pytest.raises(InvalidRequestError, match="vocoder_max_frames must be >= 1") as e:
         XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", vocoder_max_frames=0)
     assert e.value.param == "vocoder_max_frames"
+
+
+def test_decode_ahead(tts):
+    """``decode_ahead_tokens``: a non-streamed segment's audio is decoded in windows while codes
+    still come, handed out whole at the end, and equals the one-window decode."""
+    request = dict(voice="Ana Florence", language="en", options={"max_new_tokens": 40, "ignore_stop": True}, **GREEDY)
+    texts = ["then more.", "and the rest."]  # two segments
+    whole = tts.generate_speech(texts, **request)
+    with TTS(XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", decode_ahead_tokens=12)) as ahead:
+        vocoder = ahead.engine.vocoder
+        before = vocoder.jobs
+        out = ahead.generate_speech(texts, **request)
+        windows = vocoder.jobs - before
+    assert windows == 2 * 4  # per segment: codes 12, 24, 36, then the last 4
+    assert [p["codes"] for p in out.metadata["parts"]] == [40, 40]  # one output per segment, as without
+    assert out.samples.shape == whole.samples.shape
+    assert np.max(np.abs(out.samples - whole.samples)) <= 1e-4
+    with pytest.raises(InvalidRequestError, match="decode_ahead_tokens must be >= 0") as e:
+        XTTSv2Engine.from_pretrained(str(SMALL), device="cpu", decode_ahead_tokens=-1)
+    assert e.value.param == "decode_ahead_tokens"
