@@ -4,7 +4,8 @@ Phase 1 resolves the voice to conditioning (registered voice, built-in speaker, 
 through a content-hash cache), detects the language if asked, and cuts the text into segments of
 token ids. Phase 2 submits a segment to the generation backend, where it shares decode steps with
 every other segment in flight, and turns its latents into audio with the streaming HiFi-GAN
-decoder (windows of ``stream_chunk_tokens`` codes when streaming, one decode at the end otherwise).
+decoder (windows of ``stream_chunk_tokens`` codes when streaming; otherwise one decode at the end,
+or windows of ``decode_ahead_tokens`` codes joined at the end).
 """
 
 from __future__ import annotations
@@ -253,7 +254,7 @@ class XTTSv2Engine(BaseAsyncTTSEngine):
         )
         decoder = StreamingDecoder(
             self.model, conditioning.speaker_embedding, chunk_codes=every or self.stream_chunk_tokens,
-            context_frames=self.stream_context_frames, first_chunk_codes=first or None, speed=request.speed,
+            context_frames=self.stream_context_frames, first_chunk_codes=first, speed=request.speed,
         )
         # aclosing: a consumer that stops listening cancels the sequence now, not at garbage collection
         unreported: list[int] = []  # codes whose audio has not been handed out yet
