@@ -28,7 +28,7 @@ Usage: python benchmarks/xttsv2_gpu.py [--backends vllm32,vllm,torch,coqui] [--c
        [--torch-book-chars 10000] [--dtype bfloat16] [--vllm-memory BYTES|FRACTION]
        [--first-chunk-tokens 8] [--vllm-engines 1] [--vocoder-max-frames 8192] [--profile-engine]
        [--vllm32-vocoder-max-frames 4096] [--allocator expandable_segments:True]
-       [--coqui-site DIR] [--out results.json]
+       [--coqui-site DIR] [--switch-ms 5,0.5] [--out results.json]
 
 ``--profile-engine`` samples the Python stacks of vLLM's engine-core processes and of this one
 (`auralis_xttsv2.vllm.profiling`) during "32 streams", the top concurrency level and "GPT alone",
@@ -42,7 +42,14 @@ recommended setting) is PyTorch's CUDA allocator setting for the whole run. A la
 ending in ``-eN`` (``vllm-e2``) runs N vLLM engines (otherwise ``--vllm-engines``); one ending in
 ``-aN`` (``vllm-a64``) decodes non-streamed audio ahead, in windows of N codes while the GPT still
 generates (``decode_ahead_tokens``); it leaves out what its plain twin already measures (streamed
-first audio, GPT alone, vocoder alone).
+first audio, GPT alone, vocoder alone). A label ending in ``-sMS`` (``vllm-s0.5``, last) sets the
+GIL switch interval of vLLM's own processes (engine core) to MS milliseconds
+(``AURALIS_VLLM_SWITCH_MS``, `auralis_xttsv2.vllm.switching`).
+
+``--switch-ms 5,0.5`` runs every scenario once per GIL switch interval (``sys.setswitchinterval``),
+in turn on the same engine, rows marked ``@5ms`` / ``@0.5ms``: an A/B of the GIL convoy that
+``benchmarks/gil_convoy.py`` measures on the CPU, without a second engine start. A scenario that
+fails is recorded with its error and the run goes on.
 """
 
 from __future__ import annotations
@@ -60,7 +67,9 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Self
@@ -332,7 +341,6 @@ async def run_requests(bench: Scenario, texts: list[str], stream: bool, probes: 
 async def gpt_alone(tts: TTS, texts: list[str], codes: int, probes: Probes | None = None) -> dict:
     """The same prompts straight into vLLM (no latents pass, no HiFi-GAN, no scheduler): the GPT's
     own rate on this machine, which bounds the end-to-end rate."""
-    from auralis_xttsv2.backend import GenerationRequest
     from auralis_xttsv2.model.sampling import SamplingParams
     from auralis_xttsv2.vllm.requests import embeds_prompt, sampling_kwargs
 
@@ -341,7 +349,7 @@ async def gpt_alone(tts: TTS, texts: list[str], codes: int, probes: Probes | Non
     cfg = engine.config.gpt
     params = SamplingParams.from_options(engine.default_options())
     cond = engine.speakers["bench"].gpt_cond_latents
-    prompts = [backend._prompt(GenerationRequest(cond, torch.tensor(seg.token_ids), params))[1]
+    prompts = [backend.host_prompts.build(cond, torch.tensor(seg.token_ids))  # the backend's own prompts
                for t in texts for seg in engine.text.prepare(t, "en")]
     mapping = sampling_kwargs(params, cfg, codes, None, True)
 
@@ -395,7 +403,8 @@ def vocoder_alone(tts: TTS, windows: int, codes: int) -> dict:
 
 async def measure(args: argparse.Namespace, label: str) -> dict:
     dtype = getattr(torch, args.dtype)
-    name, _, ahead = label.partition("-a")  # "vllm-a64": audio decoded ahead in windows of 64 codes
+    name, _, switch = label.partition("-s")  # "vllm-s0.5": vLLM's processes switch the GIL every 0.5 ms
+    name, _, ahead = name.partition("-a")  # "vllm-a64": audio decoded ahead in windows of 64 codes
     name, _, engines = name.partition("-e")  # "vllm-e2": two vLLM engines
     backend = "vllm" if name.startswith("vllm") else name
     small = name == "vllm32"  # the recommended 32-stream setting: its memory is the point
@@ -412,6 +421,8 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
         directory.mkdir(parents=True, exist_ok=True)
         os.environ["AURALIS_VLLM_PROFILE"] = str(directory)  # read by every vLLM process at start-up
         profiler = EngineProfiler(directory, label)
+    if switch:  # read by every vLLM process at start-up (auralis_xttsv2.vllm.switching)
+        os.environ["AURALIS_VLLM_SWITCH_MS"] = switch
     probes = Probes(memory, profiler)
     t0 = time.perf_counter()
     kwargs: dict = {"backend": backend, "stream_first_chunk_tokens": args.first_chunk_tokens,
@@ -444,51 +455,79 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
         if r.get("engine_profile"):
             print_profile(r["engine_profile"])
 
+    intervals = args.switch_ms or [None]
+
+    async def scenario(name: str, make: Callable[[], Awaitable[dict]]) -> None:
+        """Run (and show) one scenario once per ``--switch-ms`` interval, in turn on this engine; a
+        failure is recorded and shown, and the run goes on with the next scenario."""
+        for ms in intervals:
+            row = name if len(intervals) == 1 else f"{name} @{ms:g}ms"
+            if ms is not None:
+                sys.setswitchinterval(ms / 1000)
+            try:
+                show(row, await make())
+            except Exception as exc:  # one broken scenario must not cost the rest of a GPU lease
+                rows[row] = {"error": f"{type(exc).__name__}: {exc}"}
+                print(f"{label:<6} {row}: FAILED {rows[row]['error']}", flush=True)
+                traceback.print_exc()
+
+    async def one_stream() -> dict:
+        firsts = []
+        for i in range(5):
+            r = await run_requests(bench, [SENTENCES[i]], stream=True)
+            firsts.append(r["first_audio_p50_s"])
+        r["first_audio_p50_s"], r["first_audio_p95_s"] = round(statistics.median(firsts), 3), round(max(firsts), 3)
+        return r
+
+    default_interval = sys.getswitchinterval()
     try:
         await run_requests(bench, SENTENCES * 2, stream=False)  # warm-up: kernels, graphs, allocator
         await run_requests(bench, SENTENCES[:2], stream=True)
         await run_requests(bench, (SENTENCES * 4)[:32], stream=True)
         if not small and not ahead:  # decoding ahead leaves streamed requests as they are
-            firsts = []
-            for i in range(5):
-                r = await run_requests(bench, [SENTENCES[i]], stream=True)
-                firsts.append(r["first_audio_p50_s"])
-            r["first_audio_p50_s"], r["first_audio_p95_s"] = round(statistics.median(firsts), 3), round(max(firsts), 3)
-            show("first audio, 1 stream", r)
+            await scenario("first audio, 1 stream", one_stream)
         for i in range(0 if ahead else args.streams32_repeats):  # repeated: one burst's p95 is one sample of the machine's noise
-            show("first audio, 32 streams" + (f" #{i + 1}" if i else ""),
-                 await run_requests(bench, (SENTENCES * 4)[:32], stream=True, probes=probes,
-                                    label=None if i else "streams32"))
+            await scenario("first audio, 32 streams" + (f" #{i + 1}" if i else ""),
+                           lambda i=i: run_requests(bench, (SENTENCES * 4)[:32], stream=True, probes=probes,
+                                                    label=None if i else "streams32"))
         for n in levels:
             texts = (SENTENCES * (n // len(SENTENCES) + 1))[:n]
             top = n == max(levels)
-            show(f"{n} concurrent", await run_requests(bench, texts, stream=False, probes=probes,
-                                                       label=f"concurrent{n}" if top else None))
+            await scenario(f"{n} concurrent", lambda texts=texts, top=top, n=n: run_requests(
+                bench, texts, stream=False, probes=probes, label=f"concurrent{n}" if top else None))
             if backend == "vllm" and top and not small and not ahead:
                 # the bound (GPT alone), HiFi-GAN alone, audio decoded in windows while codes are
                 # still coming (streamed), and the cost of per-request seeds in vLLM's sampler
-                show(f"{n} GPT alone", await gpt_alone(tts, texts, args.codes, probes))
+                await scenario(f"{n} GPT alone", lambda texts=texts: gpt_alone(tts, texts, args.codes, probes))
                 rows["vocoder alone"] = vocoder_alone(tts, windows=64, codes=args.codes)
                 print(f"{label:<6} vocoder alone: {rows['vocoder alone']}", flush=True)
                 if not args.skip_extras:
-                    show(f"{n} streamed", await run_requests(bench, texts, stream=True))
-                    show(f"{n} seeded", await run_requests(Scenario(tts, args.codes, seed=0), texts, stream=False))
+                    await scenario(f"{n} streamed", lambda texts=texts: run_requests(bench, texts, stream=True))
+                    await scenario(f"{n} seeded", lambda texts=texts: run_requests(
+                        Scenario(tts, args.codes, seed=0), texts, stream=False))
         chars = 0 if small else args.book_chars if backend != "torch" else args.torch_book_chars
         if chars:
             text = book_text(chars)
-            r = await run_requests(bench, [text], stream=False)
-            r["chars"] = len(text)
-            show(f"book, {len(text)} chars", r)
+
+            async def book() -> dict:
+                r = await run_requests(bench, [text], stream=False)
+                r["chars"] = len(text)
+                return r
+
+            await scenario(f"book, {len(text)} chars", book)
     finally:
+        sys.setswitchinterval(default_interval)
         torch_peak = ((round(torch.cuda.max_memory_allocated() / 1e9, 2), round(torch.cuda.max_memory_reserved() / 1e9, 2))
                       if torch.cuda.is_available() else (0.0, 0.0))
         await tts.shutdown_async()
         os.environ.pop("AURALIS_VLLM_PROFILE", None)
+        os.environ.pop("AURALIS_VLLM_SWITCH_MS", None)
     peak, peak_total = memory.stop()
     return {"backend": label, "startup_s": round(startup, 1), "gpu_gb_after_load": loaded_gb,
             "peak_gpu_gb": peak, "peak_gpu_total_gb": peak_total, "max_batch_size": batch,
             "vllm_engines": kwargs.get("vllm_engines"), "vocoder_max_frames": kwargs["vocoder_max_frames"],
-            "decode_ahead_tokens": kwargs["decode_ahead_tokens"],
+            "decode_ahead_tokens": kwargs["decode_ahead_tokens"], "vllm_switch_ms": float(switch) if switch else None,
+            "switch_ms": args.switch_ms,
             "this_process_peak_allocated_gb": torch_peak[0], "this_process_peak_reserved_gb": torch_peak[1],
             "vllm_memory": kwargs.get("vllm_memory"), "first_chunk_tokens": args.first_chunk_tokens,
             "scenarios": rows, "table": table}
@@ -534,7 +573,8 @@ def coqui(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="vllm32,vllm,torch,coqui",
-                        help="vllm32, vllm, torch, coqui (needs --coqui-site), in any order; vllm-eN: N engines, -aN: decode ahead")
+                        help="vllm32, vllm, torch, coqui (needs --coqui-site), in any order; vllm-eN: N engines, "
+                             "-aN: decode ahead, -sMS: vLLM's GIL switch interval")
     parser.add_argument("--codes", type=int, default=200, help="audio codes per segment (46.4 ms each)")
     parser.add_argument("--concurrency", default="1,16,64,256,512")
     parser.add_argument("--torch-max-concurrency", type=int, default=64, help="torch backend: skip larger levels")
@@ -553,6 +593,8 @@ def main() -> None:
                         help="HiFi-GAN frames per batched call in the 32-stream setting")
     parser.add_argument("--allocator", default="expandable_segments:True",
                         help="PYTORCH_CUDA_ALLOC_CONF for this process and vLLM's ('' leaves the environment as it is)")
+    parser.add_argument("--switch-ms", type=lambda v: [float(x) for x in v.split(",")], default=None,
+                        help="GIL switch intervals (ms, e.g. 5,0.5): every scenario runs once per interval, in turn")
     parser.add_argument("--skip-extras", action="store_true",
                         help="vLLM: leave out the top level's streamed and seeded rows (GPT alone and vocoder alone stay)")
     parser.add_argument("--profile-engine", action="store_true",

@@ -42,9 +42,10 @@ class StreamingDecoder:
             raise ValueError("chunk_codes and holdback_codes must be >= 1, context_frames >= 0")
         c = model.config.hifigan
         self.model = model
-        # in the dtype HiFi-GAN runs in, once; ``non_blocking``: the driver stages pageable memory
-        # without waiting for queued GPU work, where a blocking copy always waits
-        self.speaker_embedding = speaker_embedding.to(model.device, model.dtype, non_blocking=True)
+        # moved to the GPU (in HiFi-GAN's dtype, once) by the first `plan`, which runs beside
+        # HiFi-GAN: a decoder is built on the event loop, and a copy there may wait for queued GPU work
+        self._speaker_source = speaker_embedding
+        self._speaker: torch.Tensor | None = None
         self.chunk_codes = chunk_codes
         self.first_chunk_codes = first_chunk_codes or chunk_codes  # the backend's ``stream_first``
         self.context_frames = context_frames
@@ -109,8 +110,10 @@ class StreamingDecoder:
             return torch.zeros(0)
         start = max(0, self._emitted_frames - self.context_frames)
         right = total if final else min(total, stable + self.context_frames)
+        if self._speaker is None:
+            self._speaker = self._speaker_source.to(self.model.device, self.model.dtype)
         return DecodeWindow(
-            frames[..., start:right], self.speaker_embedding,
+            frames[..., start:right], self._speaker,
             lo=(self._emitted_frames - start) * self.hop, hi=(stable - start) * self.hop, stable=stable, final=final,
         )
 

@@ -66,7 +66,7 @@ class VLLMStats:
 
     sequences: int = 0
     codes: int = 0
-    prefix_s: float = 0.0  # building prompt embeddings (host, event loop)
+    prefix_s: float = 0.0  # building prompt embeddings (host memory, event loop)
     last_codes_at: float = 0.0  # time.monotonic() when vLLM last finished a sequence
     first_window: list[FirstWindow] = field(default_factory=list)  # per streamed sequence
     routed: list[int] = field(default_factory=list)  # sequences sent to each engine
@@ -147,16 +147,14 @@ class VLLMBackend(GenerationBackend):
             return pool.submit(AsyncLLM.from_engine_args, args).result()
 
     # --- one sequence --------------------------------------------------------------------------
-    def _prompt(self, request: GenerationRequest) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(prompt on the GPU for the latents pass, the host original vLLM takes)``. On the event
-        loop: ~0.1 ms of table lookups, and a ``non_blocking`` copy from pageable memory, which the
-        driver stages without waiting for this process's queued GPU work (a blocking one waits)."""
+    def _prompt(self, request: GenerationRequest) -> torch.Tensor:
+        """The prompt in host memory, where vLLM takes it from; on the event loop: table lookups
+        only, nothing that waits for the GPU (the latents pass copies it up on its own thread)."""
         start = time.monotonic()
         with torch.inference_mode():
-            host = self.host_prompts.build(request.cond_latents, request.text_tokens)
-            prefix = host.to(self.model.device, non_blocking=True)
+            prompt = self.host_prompts.build(request.cond_latents, request.text_tokens)
         self.stats.prefix_s += time.monotonic() - start
-        return prefix, host
+        return prompt
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[TokenChunk]:
         if self._closing:
@@ -167,7 +165,7 @@ class VLLMBackend(GenerationBackend):
         )
         limit = max(1, limit)
         t0 = time.monotonic()
-        prefix, host_prefix = self._prompt(request)
+        prompt = self._prompt(request)
         t_prompt = time.monotonic() - t0
         # unseeded: vLLM's batch generator (a per-request generator costs a kernel per step each)
         params = sampling_kwargs(request.params, cfg, limit, request.seed, request.ignore_stop).build(
@@ -182,7 +180,7 @@ class VLLMBackend(GenerationBackend):
         emitted = 0
         finished = False
         try:
-            async for out in engine.generate(embeds_prompt(host_prefix, cfg.start_audio_token), params, request_id):
+            async for out in engine.generate(embeds_prompt(prompt, cfg.start_audio_token), params, request_id):
                 completion = out.outputs[0]
                 codes.extend(int(c) for c in completion.token_ids)
                 stopped = completion.finish_reason == "stop"
@@ -195,7 +193,7 @@ class VLLMBackend(GenerationBackend):
                 due = chunk_due(request, len(codes) - emitted, emitted)
                 if (finished or due) and len(codes) > emitted:
                     t_codes = time.monotonic() - t0
-                    latents = await self.latents.submit(LatentsJob(prefix, tuple(codes), emitted))
+                    latents = await self.latents.submit(LatentsJob(prompt, tuple(codes), emitted))
                     if request.stream_every and not emitted and len(self.stats.first_window) < 4096:
                         self.stats.first_window.append(_first_window(out, t0, t_prompt, t_codes))
                     chunk = TokenChunk(torch.tensor(codes[emitted:]), latents, finished, stopped)

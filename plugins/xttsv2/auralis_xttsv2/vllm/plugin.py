@@ -14,7 +14,9 @@ def register() -> None:
     from vllm import ModelRegistry
 
     from .profiling import start_if_asked
+    from .switching import apply_if_asked
 
     start_if_asked()  # a no-op unless AURALIS_VLLM_PROFILE is set (benchmarks)
+    apply_if_asked()  # a no-op unless AURALIS_VLLM_SWITCH_MS is set (benchmarks)
     if ARCHITECTURE not in ModelRegistry.get_supported_archs():
         ModelRegistry.register_model(ARCHITECTURE, "auralis_xttsv2.vllm.model:XttsGPT")

@@ -1,0 +1,34 @@
+"""The GIL switch interval of vLLM's own processes, for measuring the GIL convoy there (benchmarks).
+
+vLLM's engine core is a Python process with more than one thread (its busy loop beside the threads
+that decode incoming requests and encode outputs). While one of them runs plain Python, the busy
+loop's many short torch calls each wait up to the switch interval (5 ms by default) to get the GIL
+back, as `benchmarks/gil_convoy.py` shows for this process's event loop. When
+``AURALIS_VLLM_SWITCH_MS`` is set, the ``vllm.general_plugins`` hook, which runs in every vLLM
+process at start-up, sets that interval there. Nothing else reaches those processes' interpreter
+settings: they are spawned, not forked from ours with our settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+ENV = "AURALIS_VLLM_SWITCH_MS"
+
+
+def apply_if_asked() -> float | None:
+    """Set this process's switch interval from ``AURALIS_VLLM_SWITCH_MS`` (milliseconds); returns
+    the interval set, or None when the variable is unset or empty."""
+    value = os.environ.get(ENV, "").strip()
+    if not value:
+        return None
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = math.nan
+    if not math.isfinite(ms) or ms <= 0:
+        raise ValueError(f"{ENV} must be a positive number of milliseconds, got {value!r}")
+    sys.setswitchinterval(ms / 1000)
+    return ms
