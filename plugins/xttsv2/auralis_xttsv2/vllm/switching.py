@@ -1,12 +1,12 @@
 """The GIL switch interval of vLLM's own processes, for measuring the GIL convoy there (benchmarks).
 
 vLLM's engine core is a Python process with more than one thread (its busy loop beside the threads
-that decode incoming requests and encode outputs). While one of them runs plain Python, the busy
-loop's many short torch calls each wait up to the switch interval (5 ms by default) to get the GIL
-back, as `benchmarks/gil_convoy.py` shows for this process's event loop. When
-``AURALIS_VLLM_SWITCH_MS`` is set, the ``vllm.general_plugins`` hook, which runs in every vLLM
-process at start-up, sets that interval there. Nothing else reaches those processes' interpreter
-settings: they are spawned, not forked from ours with our settings.
+that decode incoming requests and encode outputs). While one of them runs plain Python, each of the
+busy loop's short torch calls may wait up to the switch interval (5 ms by default) to get the GIL
+back, as `benchmarks/gil_convoy.py` shows for this process's event loop; whether that costs vLLM
+time is what this hook lets the GPU benchmark measure. When ``AURALIS_VLLM_SWITCH_MS`` is set, the
+``vllm.general_plugins`` hook, which runs in every vLLM process at start-up, sets that interval
+there: a spawned process (vLLM spawns once CUDA is in use) starts with the default whatever ours is.
 """
 
 from __future__ import annotations
