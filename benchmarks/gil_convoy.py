@@ -13,9 +13,9 @@ say what a shorter interval costs it.
 
     python benchmarks/gil_convoy.py [--bursts 20] [--intervals-ms 5,1,0.5] [--out results.json]
 
-Prints a table, writes JSON. On the H100 of 2026-12-07 (vLLM backend, 16 cores) the engine's
-counters showed the same build taking 1-5 ms per prompt and the event loop stalling for up to 0.6 s
-at 256-512 requests (docs/benchmarks.md, session 8); whether this convoy is the cause there is what
+Prints a table, writes JSON. On an H100 machine (2026-12-08, vLLM backend, 16 cores) the engine's
+counters showed the same build taking 1.8-5.3 ms per prompt and the event loop stalling for up to
+0.62 s at 256-512 requests (docs/benchmarks.md, session 8, run 2); whether this convoy is the cause there is what
 the GPU benchmark's ``--switch-ms`` measures.
 """
 

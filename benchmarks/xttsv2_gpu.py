@@ -431,7 +431,9 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
     if backend == "vllm":
         kwargs["vllm_memory"] = args.vllm32_memory if small else args.vllm_memory
         kwargs["vllm_engines"] = engines
+    default_interval = sys.getswitchinterval()
     engine = build_engine(args.vocab, batch, args.chunk_tokens, args.device, dtype, **kwargs)
+    sys.setswitchinterval(default_interval)  # the plugin hook ran here too: ``-sMS`` is for vLLM's processes
     startup = time.perf_counter() - t0
     loaded_gb = memory.now_gb()
     tts = TTS(engine, max_concurrency=batch)
@@ -479,7 +481,6 @@ async def measure(args: argparse.Namespace, label: str) -> dict:
         r["first_audio_p50_s"], r["first_audio_p95_s"] = round(statistics.median(firsts), 3), round(max(firsts), 3)
         return r
 
-    default_interval = sys.getswitchinterval()
     try:
         await run_requests(bench, SENTENCES * 2, stream=False)  # warm-up: kernels, graphs, allocator
         await run_requests(bench, SENTENCES[:2], stream=True)

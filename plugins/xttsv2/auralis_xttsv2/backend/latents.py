@@ -87,9 +87,9 @@ class LatentsPass:
 def _upload(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     """``tensors`` joined along dim 0 on ``device``: one copy, from pinned memory when it goes host
     to GPU (truly asynchronous: queued behind this thread's GPU work, not waiting for it)."""
-    flat = torch.cat(tensors)
-    if flat.device == device:
-        return flat
+    if all(t.device == device for t in tensors):
+        return torch.cat(tensors)
+    flat = torch.cat([t.cpu() for t in tensors])  # host prompts (a device one among them comes back first)
     if device.type == "cuda":
         flat = flat.pin_memory()
     return flat.to(device, non_blocking=True)

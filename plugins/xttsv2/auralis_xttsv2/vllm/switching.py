@@ -7,6 +7,9 @@ back, as `benchmarks/gil_convoy.py` shows for this process's event loop; whether
 time is what this hook lets the GPU benchmark measure. When ``AURALIS_VLLM_SWITCH_MS`` is set, the
 ``vllm.general_plugins`` hook, which runs in every vLLM process at start-up, sets that interval
 there: a spawned process (vLLM spawns once CUDA is in use) starts with the default whatever ours is.
+The hook also runs in the process that starts the engine (the backend registers the model, and
+vLLM loads its plugins there too), so it sets that process's interval as well; the GPU benchmark
+puts its own back after start-up to measure vLLM's side alone.
 """
 
 from __future__ import annotations
