@@ -8,10 +8,11 @@ A backend that samples codes without exposing hidden states (vLLM) gets the late
 The prompts come from the host (`HostPrompts`), and a batch's prompts and codes go up in one copy
 each, from pinned memory, on this pass's thread: nothing on the way to vLLM touches the GPU, so no
 request's event loop waits for it. (A copy from pageable memory, even ``non_blocking``, may wait for
-the work queued before it on the stream, HiFi-GAN calls among them: CUDA allows that.) The rows stay on the GPU, in the model's dtype, for HiFi-GAN to read there. Nothing here reads the
-GPU back: positions are checked on the host (`LearnedPositionEmbeddings.span`), so a pass is queued
-in about the time its kernels take to launch, and the first wait is the audio copy that needs its
-result anyway.
+the work queued before it on the stream, HiFi-GAN calls among them: CUDA allows that.) The rows
+stay on the GPU, in the model's dtype, for HiFi-GAN to read there. Nothing here reads the GPU back:
+positions are checked on the host (`LearnedPositionEmbeddings.span`), so a pass is queued in about
+the time its kernels take to launch, and the first wait is the audio copy that needs its result
+anyway.
 """
 
 from __future__ import annotations
