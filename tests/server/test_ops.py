@@ -32,8 +32,12 @@ def test_client_disconnect_cancels_generation(slow_tone):
         with httpx.stream("POST", server.url + "/v1/audio/speech",
                           json={"model": "tone", "voice": "low", "input": SLOW_TEXT, "response_format": "pcm"}) as response:
             assert response.status_code == 200
-            next(response.iter_bytes())
+            # Hold the iterator: a dropped `iter_bytes()` generator closes the connection at once
+            # (httpcore closes on GeneratorExit), and the server could see the disconnect first.
+            chunks = response.iter_bytes()
+            next(chunks)
             assert slow_tone.metrics.in_flight == 1
+            chunks.close()
         # the client is gone after ~1 of 30 segments: the engine work must stop, not run to the end
         assert wait_for(lambda: slow_tone.metrics.in_flight == 0 and slow_tone.scheduler.in_flight == 0, 5)
         assert slow_tone.metrics.totals["cancelled"] == 1
