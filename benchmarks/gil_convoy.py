@@ -1,15 +1,18 @@
 """Prompt building on the engine's event loop while another thread runs Python: the GIL convoy.
 
-Every torch call lets go of the GIL and must take it back when it returns. While another thread
-of the process runs plain Python (phase 1's text preparation, vLLM's output handling), CPython
-gives the GIL back to a waiter only at the next switch interval (``sys.getswitchinterval()``,
-5 ms by default), so each of the dozen small torch calls of building one XTTS prompt may wait up
-to that long. This measures it with the vLLM backend's own `HostPrompts` on real-size XTTS-v2
-tables (bfloat16, one GPT layer: the layers play no part), on an asyncio loop with a 5 ms lag
-probe, as the engine's loop runs it: bursts of 32 prompts (32 streams arriving at once), while a
-second thread prepares sentences through the real `TextPipeline`. Settings: no second thread,
-then the second thread at several switch intervals; the second thread's sentences per second
-say what a shorter interval costs it.
+Every dispatched torch call lets go of the GIL and must take it back when it returns. While
+another thread of the process runs plain Python (phase 1's text preparation, vLLM's output
+handling), CPython gives the GIL back to a waiter only at the next switch interval
+(``sys.getswitchinterval()``, 5 ms by default), so each such call of building one XTTS prompt may
+wait up to that long. This measures it on real-size XTTS-v2 tables (bfloat16, one GPT layer: the
+layers play no part), on an asyncio loop as the engine's loop runs it: bursts of 32 prompts (32
+streams arriving at once), while a second thread prepares sentences through the real
+`TextPipeline`. Settings: no second thread, then the second thread at several switch intervals;
+the second thread's sentences per second say what a shorter interval costs it. Two builders of the
+same bits take turns burst by burst: the vLLM backend's `HostPrompts.build` (four releasing calls)
+and, as the reference, the GPT's own `embed_prefix` on the same host tables (the straightforward
+build: a dozen). Last, which kinds of call let go at all: 4 calls of each beside a thread spinning
+in Python.
 
     python benchmarks/gil_convoy.py [--bursts 20] [--intervals-ms 5,1,0.5] [--out results.json]
 
@@ -30,6 +33,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,13 +48,13 @@ PROMPT_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs bac
 @dataclass
 class Row:
     setting: str
+    builder: str
     switch_ms: float
     build_p50_ms: float
     build_p95_ms: float
     build_max_ms: float
     burst32_p50_ms: float
     burst32_max_ms: float
-    loop_lag_max_ms: float
     phase1_sentences_per_s: float | None
 
 
@@ -66,37 +70,43 @@ def _parts():
     text = TextPipeline(XTTSTokenizer(VOCAB), max_text_tokens=config.max_text_tokens)
     tokens = torch.tensor(text.prepare(PROMPT_TEXT, "en")[0].token_ids)
     cond = torch.randn(1, config.num_cond_latents, config.hidden_size)
-    return HostPrompts(gpt), text, cond, tokens
+    return gpt, HostPrompts(gpt), text, cond, tokens
 
 
-async def _bursts(prompts, cond, tokens, bursts: int) -> tuple[list[float], list[float], list[float]]:
-    builds: list[float] = []
-    burst_times: list[float] = []
-    lags: list[float] = []
-    done = False
+def _embed_prefix(gpt):
+    def build(cond, tokens):
+        with torch.inference_mode():
+            return gpt.embed_prefix(cond, tokens[None])[0]
+    return build
 
-    async def probe() -> None:
-        while not done:
-            t = time.perf_counter()
-            await asyncio.sleep(0.005)
-            lags.append(time.perf_counter() - t - 0.005)
 
-    task = asyncio.create_task(probe())
+# name -> (gpt, HostPrompts) -> build(cond [1, 32, D], tokens [L]); both give the same bits
+BUILDERS = {
+    "HostPrompts.build": lambda gpt, prompts: prompts.build,
+    "embed_prefix (reference)": lambda gpt, prompts: _embed_prefix(gpt),
+}
+
+
+async def _bursts(builds: dict[str, Callable], cond, tokens, bursts: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Bursts of 32 builds on a running loop, the builders taking turns burst by burst, so that each
+    meets the same contention (on a 2-vCPU VM it comes and goes over seconds)."""
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in builds}
     for _ in range(bursts):
-        start = time.perf_counter()
-        for _ in range(32):  # back to back, as the loop builds the prompts of requests that arrive together
-            t = time.perf_counter()
-            prompts.build(cond, tokens)
-            builds.append(time.perf_counter() - t)
-        burst_times.append(time.perf_counter() - start)
-        await asyncio.sleep(0.02)
-    done = True
-    await task
-    return builds, burst_times, lags
+        for name, build in builds.items():
+            each, whole = times[name]
+            start = time.perf_counter()
+            for _ in range(32):  # back to back, as the loop builds the prompts of requests that arrive together
+                t = time.perf_counter()
+                build(cond, tokens)
+                each.append(time.perf_counter() - t)
+            whole.append(time.perf_counter() - start)  # the loop is blocked for the whole burst
+            await asyncio.sleep(0.02)
+    return times
 
 
-def measure(setting: str, interval_s: float, contender: bool, parts, bursts: int) -> Row:
-    prompts, text, cond, tokens = parts
+def measure(setting: str, interval_s: float, contender: bool, parts, bursts: int) -> list[Row]:
+    gpt, prompts, text, cond, tokens = parts
+    builds = {name: make(gpt, prompts) for name, make in BUILDERS.items()}
     stop = threading.Event()
     prepared = 0
 
@@ -114,21 +124,65 @@ def measure(setting: str, interval_s: float, contender: bool, parts, bursts: int
             worker.start()
             time.sleep(0.2)
         t0, n0 = time.perf_counter(), prepared
-        builds, burst_times, lags = asyncio.run(_bursts(prompts, cond, tokens, bursts))
+        times = asyncio.run(_bursts(builds, cond, tokens, bursts))
         rate = (prepared - n0) / (time.perf_counter() - t0) if contender else None
     finally:
         stop.set()
         if contender:
             worker.join()
         sys.setswitchinterval(before)
-    builds.sort()
 
     def ms(x: float) -> float:
         return round(1000 * x, 3)
 
-    return Row(setting, round(1000 * interval_s, 2), ms(statistics.median(builds)),
-               ms(builds[int(0.95 * (len(builds) - 1))]), ms(builds[-1]), ms(statistics.median(burst_times)),
-               ms(max(burst_times)), ms(max(lags)), None if rate is None else round(rate, 1))
+    rows = []
+    for name, (each, whole) in times.items():
+        each.sort()
+        rows.append(Row(setting, name, round(1000 * interval_s, 2), ms(statistics.median(each)),
+                        ms(each[int(0.95 * (len(each) - 1))]), ms(each[-1]), ms(statistics.median(whole)),
+                        ms(max(whole)), None if rate is None else round(rate, 1)))
+    return rows
+
+
+def calls_beside_a_spinner(repeats: int = 10) -> dict[str, float]:
+    """Median ms of 4 calls of each kind while another thread spins in Python (default interval):
+    which calls let go of the GIL (they pay the wait to get it back) and which keep it."""
+    table = torch.zeros(300, 1024, dtype=torch.bfloat16)
+    small, ids = torch.zeros(4), torch.tensor([1, 2, 3])
+    out = torch.empty(3, 1024, dtype=torch.bfloat16)
+    kinds = {
+        "slice": lambda: table[2:5],
+        "tolist": lambda: ids.tolist(),
+        "torch.tensor(list)": lambda: torch.tensor([1, 2, 3]),
+        "add_ (4 elements)": lambda: small.add_(0),
+        "torch.empty": lambda: torch.empty(3, 1024, dtype=torch.bfloat16),
+        "index_select(out=)": lambda: torch.index_select(table, 0, ids, out=out),
+        "torch.cat": lambda: torch.cat([out, out]),
+    }
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    worker = threading.Thread(target=spin, daemon=True)
+    worker.start()
+    time.sleep(0.1)
+    medians = {}
+    try:
+        for name, call in kinds.items():
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                for _ in range(4):
+                    call()
+                times.append(time.perf_counter() - t)
+                time.sleep(0.003)
+            medians[name] = round(1000 * statistics.median(times), 2)
+    finally:
+        stop.set()
+        worker.join()
+    return medians
 
 
 def main() -> None:
@@ -140,20 +194,24 @@ def main() -> None:
     torch.set_num_threads(1)  # the engine's small host ops: no intra-op pool in the picture
     parts = _parts()
     default = sys.getswitchinterval()
-    rows = [measure("alone", default, False, parts, args.bursts)]
+    rows = measure("alone", default, False, parts, args.bursts)
     for ms in (float(x) for x in args.intervals_ms.split(",")):
-        rows.append(measure("phase 1 in a thread", ms / 1000, True, parts, args.bursts))
-    header = (f"{'setting':<20} {'switch ms':>9} {'build p50':>9} {'p95':>8} {'max':>8} "
-              f"{'burst32 p50':>11} {'max':>8} {'loop lag max':>12} {'phase 1 /s':>10}")
+        rows += measure("phase 1 in a thread", ms / 1000, True, parts, args.bursts)
+    header = (f"{'builder':<24} {'setting':<20} {'switch ms':>9} {'build p50':>9} {'p95':>8} {'max':>8} "
+              f"{'burst32 p50':>11} {'max':>8} {'phase 1 /s':>10}")
     print(header)
     print("-" * len(header))
     for r in rows:
         rate = "" if r.phase1_sentences_per_s is None else r.phase1_sentences_per_s
-        print(f"{r.setting:<20} {r.switch_ms:>9} {r.build_p50_ms:>9} {r.build_p95_ms:>8} {r.build_max_ms:>8} "
-              f"{r.burst32_p50_ms:>11} {r.burst32_max_ms:>8} {r.loop_lag_max_ms:>12} {rate:>10}")
+        print(f"{r.builder:<24} {r.setting:<20} {r.switch_ms:>9} {r.build_p50_ms:>9} {r.build_p95_ms:>8} {r.build_max_ms:>8} "
+              f"{r.burst32_p50_ms:>11} {r.burst32_max_ms:>8} {rate:>10}")
+    calls = calls_beside_a_spinner()
+    print("\n4 calls beside a thread spinning in Python, median ms: "
+          + ", ".join(f"{name} {ms}" for name, ms in calls.items()))
     result = {"benchmark": "gil_convoy", "cpus": os.cpu_count(), "machine": platform.machine(),
               "python": platform.python_version(), "torch": torch.__version__, "bursts": args.bursts,
-              "unit": "ms", "rows": [asdict(r) for r in rows]}
+              "unit": "ms", "rows": [asdict(r) for r in rows],
+              "four_calls_beside_a_spinner_ms": calls}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

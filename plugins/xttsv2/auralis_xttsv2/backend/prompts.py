@@ -6,33 +6,48 @@ this process queued on the GPU before it (latents passes, HiFi-GAN calls), once 
 arriving requests. Built from host copies of the tables it costs ~0.1 ms of CPU per prompt and
 never waits on the GPU; the values are the same bits (the lookups copy rows, the addition rounds
 the same float sum to the same dtype on either device).
+
+The build runs on the engine's event loop, and every torch call lets go of the GIL; while another
+thread runs Python, getting it back can take a whole switch interval (5 ms). So the build makes
+four such calls (allocate, copy the latents in, gather the rows, add the positions) where the
+straightforward version makes a dozen; wrapping the ids is plain Python. ``benchmarks/gil_convoy.py``
+measures both.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ..model.gpt import XTTSGPT
 
 
 class HostPrompts:
     def __init__(self, gpt: XTTSGPT) -> None:
-        self.gpt = gpt  # for wrap_prompt_text: configuration only, no device work
-        self.text = gpt.text_embedding.weight.detach().cpu()
-        self.text_positions = gpt.text_pos_embedding.emb.weight.detach().cpu()
+        config = gpt.config
+        self._start_text, self._stop_text = config.start_text_token, config.stop_text_token
+        self._max_text_tokens, self._max_positions = config.max_text_tokens, config.max_text_positions
         with torch.inference_mode():
-            start = torch.full((1, 1), gpt.config.start_audio_token, device=gpt.mel_embedding.weight.device)
-            self.start = gpt.embed_audio(start, 0)[0].cpu()  # [1, D]: start-audio token at mel position 0
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.text.dtype
+            start = torch.full((1, 1), config.start_audio_token, device=gpt.mel_embedding.weight.device)
+            start_audio = gpt.embed_audio(start, 0)[0].cpu()  # [1, D]: start-audio token at mel position 0
+            text = gpt.text_embedding.weight.detach().cpu()
+            # the text table with the start-audio row appended: one gather fetches every row after the latents
+            self.rows = torch.cat([text, start_audio.to(text.dtype)])
+        self._start_audio_row = self.rows.shape[0] - 1
+        self.text_positions = gpt.text_pos_embedding.emb.weight.detach().cpu()
 
     def build(self, cond_latents: torch.Tensor, text_tokens: torch.Tensor) -> torch.Tensor:
-        """``cond_latents [1, 32, D]`` and raw tokenizer ids ``[L]`` -> the prompt ``[32 + L + 3, D]``
-        on the CPU, equal to ``XTTSGPT.embed_prefix(cond_latents, text_tokens[None])[0]``."""
-        wrapped = self.gpt.wrap_prompt_text(text_tokens.cpu()[None])[0]
-        text = F.embedding(wrapped, self.text) + self.text_positions[: wrapped.shape[0]]
-        cond = cond_latents.detach().to("cpu", self.dtype).reshape(-1, self.text.shape[1])
-        return torch.cat([cond, text, self.start])
+        """``cond_latents [1, 32, D]`` (or ``[32, D]``) and raw tokenizer ids ``[L]`` -> the prompt
+        ``[32 + L + 3, D]`` on the CPU, equal to ``XTTSGPT.embed_prefix(cond_latents, text_tokens[None])[0]``."""
+        ids = text_tokens.tolist()  # no torch call: the wrapping below is Python
+        wrapped = len(ids) + 2  # [START] ids [STOP], as `XTTSGPT.wrap_text`
+        if wrapped > self._max_positions:
+            raise ValueError(f"{len(ids)} text tokens exceed the model's limit of {self._max_text_tokens}")
+        cond = cond_latents[0] if cond_latents.dim() == 3 else cond_latents
+        rows = torch.tensor([self._start_text, *ids, self._stop_text, self._start_audio_row])
+        n_cond = cond.shape[0]
+        with torch.inference_mode():
+            prompt = torch.empty(n_cond + wrapped + 1, self.rows.shape[1], dtype=self.rows.dtype)
+            prompt[:n_cond] = cond  # rounds to the table's dtype as `.to` does
+            torch.index_select(self.rows, 0, rows, out=prompt[n_cond:])
+            prompt[n_cond:n_cond + wrapped].add_(self.text_positions[:wrapped])
+        return prompt

@@ -67,8 +67,9 @@ def test_host_prompts_equal_the_gpts_own(small_ckpt, reference, dtype):
         with torch.inference_mode():
             expected = gpt.embed_prefix(cond, tokens[None])[0]
         got = prompts.build(cond, tokens)
-        assert got.dtype == dtype and got.device.type == "cpu"
+        assert got.dtype == dtype and got.device.type == "cpu" and got.is_contiguous()
         assert torch.equal(got, expected)
+        assert torch.equal(prompts.build(cond[0], tokens), expected)  # latents without the batch axis
     too_long = torch.ones(gpt.config.max_text_positions, dtype=torch.long)
     with pytest.raises(ValueError, match="exceed"):
         prompts.build(cond, too_long)
