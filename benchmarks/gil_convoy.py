@@ -1,18 +1,19 @@
 """Prompt building on the engine's event loop while another thread runs Python: the GIL convoy.
 
-Every dispatched torch call lets go of the GIL and must take it back when it returns. While
-another thread of the process runs plain Python (phase 1's text preparation, vLLM's output
-handling), CPython gives the GIL back to a waiter only at the next switch interval
+Every dispatched torch call lets go of the GIL and must take it back when it returns. While another
+thread of the process runs plain Python (phase 1's text preparation, vLLM's output handling),
+CPython gives the GIL back to a waiter only at the next switch interval
 (``sys.getswitchinterval()``, 5 ms by default), so each such call of building one XTTS prompt may
-wait up to that long. This measures it on real-size XTTS-v2 tables (bfloat16, one GPT layer: the
-layers play no part), on an asyncio loop as the engine's loop runs it: bursts of 32 prompts (32
-streams arriving at once), while a second thread prepares sentences through the real
-`TextPipeline`. Settings: no second thread, then the second thread at several switch intervals;
-the second thread's sentences per second say what a shorter interval costs it. Two builders of the
-same bits take turns burst by burst: the vLLM backend's `HostPrompts.build` (four releasing calls)
-and, as the reference, the GPT's own `embed_prefix` on the same host tables (the straightforward
-build: a dozen). Last, which kinds of call let go at all: 4 calls of each beside a thread spinning
-in Python.
+lose it and then waits at least that long (several intervals, on a loaded 2-vCPU VM). This measures
+it on real-size XTTS-v2 tables (bfloat16, one GPT layer: the layers play no part), on an asyncio
+loop as the engine's loop runs it: bursts of 32 prompts (32 streams arriving at once), while a
+second thread prepares sentences through the real `TextPipeline`. Settings: no second thread, then
+the second thread at several switch intervals; the second thread's sentences per second say what a
+shorter interval costs it. Two builders of the same bits (checked first) take turns burst by burst,
+in alternating order: the vLLM backend's `HostPrompts.build` (four dispatched ops) and, as the
+reference, the GPT's own `embed_prefix` on the same host tables (the straightforward build: a
+dozen). Last, which kinds of call let go at all: 4 calls of each beside a thread spinning in
+Python.
 
     python benchmarks/gil_convoy.py [--bursts 20] [--intervals-ms 5,1,0.5] [--out results.json]
 
@@ -91,8 +92,9 @@ async def _bursts(builds: dict[str, Callable], cond, tokens, bursts: int) -> dic
     """Bursts of 32 builds on a running loop, the builders taking turns burst by burst, so that each
     meets the same contention (on a 2-vCPU VM it comes and goes over seconds)."""
     times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in builds}
+    order = list(builds.items())
     for _ in range(bursts):
-        for name, build in builds.items():
+        for name, build in order:
             each, whole = times[name]
             start = time.perf_counter()
             for _ in range(32):  # back to back, as the loop builds the prompts of requests that arrive together
@@ -101,6 +103,7 @@ async def _bursts(builds: dict[str, Callable], cond, tokens, bursts: int) -> dic
                 each.append(time.perf_counter() - t)
             whole.append(time.perf_counter() - start)  # the loop is blocked for the whole burst
             await asyncio.sleep(0.02)
+        order.reverse()  # neither builder always goes first
     return times
 
 
@@ -157,6 +160,7 @@ def calls_beside_a_spinner(repeats: int = 10) -> dict[str, float]:
         "add_ (4 elements)": lambda: small.add_(0),
         "torch.empty": lambda: torch.empty(3, 1024, dtype=torch.bfloat16),
         "index_select(out=)": lambda: torch.index_select(table, 0, ids, out=out),
+        "setitem (copy into a slice)": lambda: out.__setitem__(slice(0, 2), table[:2]),
         "torch.cat": lambda: torch.cat([out, out]),
     }
     stop = threading.Event()
@@ -193,6 +197,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # the engine's small host ops: no intra-op pool in the picture
     parts = _parts()
+    gpt, prompts, _, cond, tokens = parts
+    built = [make(gpt, prompts)(cond, tokens) for make in BUILDERS.values()]
+    if not all(torch.equal(built[0], other) for other in built[1:]):
+        raise SystemExit("the builders disagree: the comparison would be meaningless")
     default = sys.getswitchinterval()
     rows = measure("alone", default, False, parts, args.bursts)
     for ms in (float(x) for x in args.intervals_ms.split(",")):
@@ -208,7 +216,8 @@ def main() -> None:
     calls = calls_beside_a_spinner()
     print("\n4 calls beside a thread spinning in Python, median ms: "
           + ", ".join(f"{name} {ms}" for name, ms in calls.items()))
-    result = {"benchmark": "gil_convoy", "cpus": os.cpu_count(), "machine": platform.machine(),
+    result = {"benchmark": "gil_convoy", "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "cpus": os.cpu_count(), "machine": platform.machine(),
               "python": platform.python_version(), "torch": torch.__version__, "bursts": args.bursts,
               "unit": "ms", "rows": [asdict(r) for r in rows],
               "four_calls_beside_a_spinner_ms": calls}

@@ -7,11 +7,11 @@ arriving requests. Built from host copies of the tables it costs ~0.1 ms of CPU 
 never waits on the GPU; the values are the same bits (the lookups copy rows, the addition rounds
 the same float sum to the same dtype on either device).
 
-The build runs on the engine's event loop, and every torch call lets go of the GIL; while another
-thread runs Python, getting it back can take a whole switch interval (5 ms). So the build makes
-four such calls (allocate, copy the latents in, gather the rows, add the positions) where the
-straightforward version makes a dozen; wrapping the ids is plain Python. ``benchmarks/gil_convoy.py``
-measures both.
+The build runs on the engine's event loop, and every dispatched torch op lets go of the GIL; while
+another thread runs Python, getting it back takes at least a switch interval (5 ms). So the build
+makes four such ops (allocate, copy the latents in, gather the rows, add the positions) where the
+straightforward version makes a dozen; the ids are wrapped in Python (making the index tensor from
+a list may let go once more). ``benchmarks/gil_convoy.py`` measures both.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class HostPrompts:
         wrapped = len(ids) + 2  # [START] ids [STOP], as `XTTSGPT.wrap_text`
         if wrapped > self._max_positions:
             raise ValueError(f"{len(ids)} text tokens exceed the model's limit of {self._max_text_tokens}")
+        if ids and not 0 <= min(ids) <= max(ids) < self._start_audio_row:  # that row is not a text token
+            raise ValueError(f"text token ids must lie in [0, {self._start_audio_row}), got {min(ids)}..{max(ids)}")
         cond = cond_latents[0] if cond_latents.dim() == 3 else cond_latents
         rows = torch.tensor([self._start_text, *ids, self._stop_text, self._start_audio_row])
         n_cond = cond.shape[0]

@@ -73,6 +73,10 @@ def test_host_prompts_equal_the_gpts_own(small_ckpt, reference, dtype):
     too_long = torch.ones(gpt.config.max_text_positions, dtype=torch.long)
     with pytest.raises(ValueError, match="exceed"):
         prompts.build(cond, too_long)
+    vocab = gpt.config.number_text_tokens  # the appended start-audio row must not pass for a token
+    for bad in ([1, vocab], [-1, 2]):
+        with pytest.raises(ValueError, match="text token ids"):
+            prompts.build(cond, torch.tensor(bad))
 
 
 async def test_batched_vocoder_equals_one_by_one(small_ckpt, reference):
