@@ -38,7 +38,7 @@ class HostPrompts:
     def build(self, cond_latents: torch.Tensor, text_tokens: torch.Tensor) -> torch.Tensor:
         """``cond_latents [1, 32, D]`` (or ``[32, D]``) and raw tokenizer ids ``[L]`` -> the prompt
         ``[32 + L + 3, D]`` on the CPU, equal to ``XTTSGPT.embed_prefix(cond_latents, text_tokens[None])[0]``."""
-        ids = text_tokens.tolist()  # no torch call: the wrapping below is Python
+        ids = text_tokens.tolist()  # keeps the GIL; the wrapping below is plain Python
         wrapped = len(ids) + 2  # [START] ids [STOP], as `XTTSGPT.wrap_text`
         if wrapped > self._max_positions:
             raise ValueError(f"{len(ids)} text tokens exceed the model's limit of {self._max_text_tokens}")
