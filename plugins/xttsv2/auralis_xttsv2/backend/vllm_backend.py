@@ -151,8 +151,7 @@ class VLLMBackend(GenerationBackend):
         """The prompt in host memory, where vLLM takes it from; on the event loop: table lookups
         only, nothing that waits for the GPU (the latents pass copies it up on its own thread)."""
         start = time.monotonic()
-        with torch.inference_mode():
-            prompt = self.host_prompts.build(request.cond_latents, request.text_tokens)
+        prompt = self.host_prompts.build(request.cond_latents, request.text_tokens)  # inference mode inside
         self.stats.prefix_s += time.monotonic() - start
         return prompt
 

@@ -189,12 +189,13 @@ class XTTSGPT(nn.Module):
 
     def wrap_prompt_text(self, text_tokens: torch.Tensor) -> torch.Tensor:
         """`wrap_text`, refusing a text longer than the position table (a prompt must fit it)."""
-        wrapped = self.wrap_text(text_tokens)
-        if wrapped.shape[1] > self.config.max_text_positions:
-            raise ValueError(
-                f"{text_tokens.shape[1]} text tokens exceed the model's limit of {self.config.max_text_tokens}"
-            )
-        return wrapped
+        self.check_prompt_text_length(text_tokens.shape[1])
+        return self.wrap_text(text_tokens)
+
+    def check_prompt_text_length(self, n_tokens: int) -> None:
+        """A `ValueError` if ``n_tokens`` tokens, wrapped in [START] .. [STOP], overflow the position table."""
+        if n_tokens + 2 > self.config.max_text_positions:
+            raise ValueError(f"{n_tokens} text tokens exceed the model's limit of {self.config.max_text_tokens}")
 
     def embed_text(self, wrapped_text: torch.Tensor) -> torch.Tensor:
         """``[B, L]`` (already wrapped) -> token + position embedding, positions 0..L-1."""
