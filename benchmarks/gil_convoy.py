@@ -13,9 +13,10 @@ shorter interval costs it. Two builders of the same bits (checked first) take tu
 in alternating order: the vLLM backend's `HostPrompts.build` (four dispatched ops) and, as the
 reference, the GPT's own `embed_prefix` on the same host tables (the straightforward build: a
 dozen). Last, which kinds of call let go at all: 4 calls of each beside a thread spinning in
-Python.
+Python. ``--threads 1,0`` repeats every setting with torch's own intra-op pool (0: its default
+size, as the engine runs), which separates the pool's part from the GIL's on a many-core host.
 
-    python benchmarks/gil_convoy.py [--bursts 20] [--intervals-ms 5,1,0.5] [--out results.json]
+    python benchmarks/gil_convoy.py [--bursts 20] [--intervals-ms 5,1,0.5] [--threads 1] [--out results.json]
 
 Prints a table, writes JSON. On an H100 machine (2026-12-08, vLLM backend, 16 cores) the engine's
 counters showed the same build taking 1.8-5.3 ms per prompt and the event loop stalling for up to
@@ -50,6 +51,7 @@ PROMPT_TEXT = "The quick brown fox jumps over the lazy dog, and then it runs bac
 class Row:
     setting: str
     builder: str
+    threads: int  # torch intra-op threads
     switch_ms: float
     build_p50_ms: float
     build_p95_ms: float
@@ -141,7 +143,7 @@ def measure(setting: str, interval_s: float, contender: bool, parts, bursts: int
     rows = []
     for name, (each, whole) in times.items():
         each.sort()
-        rows.append(Row(setting, name, round(1000 * interval_s, 2), ms(statistics.median(each)),
+        rows.append(Row(setting, name, torch.get_num_threads(), round(1000 * interval_s, 2), ms(statistics.median(each)),
                         ms(each[int(0.95 * (len(each) - 1))]), ms(each[-1]), ms(statistics.median(whole)),
                         ms(max(whole)), None if rate is None else round(rate, 1)))
     return rows
@@ -193,31 +195,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bursts", type=int, default=20, help="bursts of 32 prompts per setting")
     parser.add_argument("--intervals-ms", default="5,1,0.5", help="switch intervals to measure with the second thread")
+    parser.add_argument("--threads", default="1",
+                        help="torch intra-op thread counts to measure each setting at (0: torch's default, "
+                             "the engine's own case); 1 keeps the pool out of the picture")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/gil_convoy.json")
     args = parser.parse_args()
-    torch.set_num_threads(1)  # the engine's small host ops: no intra-op pool in the picture
+    default_threads = torch.get_num_threads()
+    thread_counts = [int(x) or default_threads for x in args.threads.split(",")]
     parts = _parts()
     gpt, prompts, _, cond, tokens = parts
     built = [make(gpt, prompts)(cond, tokens) for make in BUILDERS.values()]
     if not all(torch.equal(built[0], other) for other in built[1:]):
         raise SystemExit("the builders disagree: the comparison would be meaningless")
     default = sys.getswitchinterval()
-    rows = measure("alone", default, False, parts, args.bursts)
-    for ms in (float(x) for x in args.intervals_ms.split(",")):
-        rows += measure("phase 1 in a thread", ms / 1000, True, parts, args.bursts)
-    header = (f"{'builder':<24} {'setting':<20} {'switch ms':>9} {'build p50':>9} {'p95':>8} {'max':>8} "
+    rows: list[Row] = []
+    for threads in thread_counts:  # the pool's size is process-wide: one count at a time
+        torch.set_num_threads(threads)
+        rows += measure("alone", default, False, parts, args.bursts)
+        for ms in (float(x) for x in args.intervals_ms.split(",")):
+            rows += measure("phase 1 in a thread", ms / 1000, True, parts, args.bursts)
+    torch.set_num_threads(1)
+    header = (f"{'builder':<24} {'setting':<20} {'threads':>7} {'switch ms':>9} {'build p50':>9} {'p95':>8} {'max':>8} "
               f"{'burst32 p50':>11} {'max':>8} {'phase 1 /s':>10}")
     print(header)
     print("-" * len(header))
     for r in rows:
         rate = "" if r.phase1_sentences_per_s is None else r.phase1_sentences_per_s
-        print(f"{r.builder:<24} {r.setting:<20} {r.switch_ms:>9} {r.build_p50_ms:>9} {r.build_p95_ms:>8} {r.build_max_ms:>8} "
-              f"{r.burst32_p50_ms:>11} {r.burst32_max_ms:>8} {rate:>10}")
+        print(f"{r.builder:<24} {r.setting:<20} {r.threads:>7} {r.switch_ms:>9} {r.build_p50_ms:>9} {r.build_p95_ms:>8} "
+              f"{r.build_max_ms:>8} {r.burst32_p50_ms:>11} {r.burst32_max_ms:>8} {rate:>10}")
     calls = calls_beside_a_spinner()
     print("\n4 calls beside a thread spinning in Python, median ms: "
           + ", ".join(f"{name} {ms}" for name, ms in calls.items()))
     result = {"benchmark": "gil_convoy", "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "cpus": os.cpu_count(), "machine": platform.machine(),
+              "cpus": os.cpu_count(), "default_threads": default_threads, "machine": platform.machine(),
               "python": platform.python_version(), "torch": torch.__version__, "bursts": args.bursts,
               "unit": "ms", "rows": [asdict(r) for r in rows],
               "four_calls_beside_a_spinner_ms": calls}

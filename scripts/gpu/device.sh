@@ -2,7 +2,7 @@
 # There (the GPU machine, run from the checkout root, after the three bundle parts were copied to
 # /root/parts in back-to-back calls): unpack vLLM, install Auralis from .devcarry/wheels, run STEPS.
 #
-#   bash .devcarry/scripts/gpu/device.sh tests|gpu-tests|bench [bench args...]
+#   bash .devcarry/scripts/gpu/device.sh tests|gpu-tests|bench|convoy [args...]
 #
 # bench also runs Coqui's Xtts.inference (benchmarks/xttsv2_coqui.py) when .devcarry/coqui holds its
 # wheels: they go into /tmp/coqui, a --target dir apart from vLLM's (transformers < 5 there).
@@ -34,5 +34,6 @@ case "$step" in
            coqui=(--coqui-site /tmp/coqui)
          fi
          python3 benchmarks/xttsv2_gpu.py --out "$OUT/xttsv2_gpu.json" "${coqui[@]}" "$@" 2>&1 | tee "$OUT/bench.log" ;;
+  convoy) python3 benchmarks/gil_convoy.py --out "$OUT/gil_convoy_gpu_host.json" "$@" 2>&1 | tee "$OUT/gil_convoy.log" ;;
   *) echo "unknown step $step"; exit 2 ;;
 esac
