@@ -25,7 +25,7 @@ class HostPrompts:
     def __init__(self, gpt: XTTSGPT) -> None:
         config = gpt.config
         self._start_text, self._stop_text = config.start_text_token, config.stop_text_token
-        self._check_length = gpt.check_prompt_text_length  # plain Python: keeps the GIL
+        self._check_length = gpt.check_prompt_text_length  # -> wrapped length; plain Python: keeps the GIL
         with torch.inference_mode():
             start = torch.full((1, 1), config.start_audio_token, device=gpt.mel_embedding.weight.device)
             start_audio = gpt.embed_audio(start, 0)[0].cpu()  # [1, D]: start-audio token at mel position 0
@@ -39,8 +39,7 @@ class HostPrompts:
         """``cond_latents [1, 32, D]`` (or ``[32, D]``) and raw tokenizer ids ``[L]`` -> the prompt
         ``[32 + L + 3, D]`` on the CPU, equal to ``XTTSGPT.embed_prefix(cond_latents, text_tokens[None])[0]``."""
         ids = text_tokens.tolist()  # keeps the GIL; the wrapping below is plain Python
-        self._check_length(len(ids))
-        wrapped = len(ids) + 2  # [START] ids [STOP], as `XTTSGPT.wrap_text`
+        wrapped = self._check_length(len(ids))  # [START] ids [STOP]
         if ids and not 0 <= min(ids) <= max(ids) < self._start_audio_row:  # that row is not a text token
             raise ValueError(f"text token ids must lie in [0, {self._start_audio_row}), got {min(ids)}..{max(ids)}")
         cond = cond_latents[0] if cond_latents.dim() == 3 else cond_latents

@@ -192,10 +192,13 @@ class XTTSGPT(nn.Module):
         self.check_prompt_text_length(text_tokens.shape[1])
         return self.wrap_text(text_tokens)
 
-    def check_prompt_text_length(self, n_tokens: int) -> None:
-        """A `ValueError` if ``n_tokens`` tokens, wrapped in [START] .. [STOP], overflow the position table."""
-        if n_tokens + 2 > self.config.max_text_positions:
+    def check_prompt_text_length(self, n_tokens: int) -> int:
+        """The positions ``n_tokens`` tokens take once wrapped in [START] .. [STOP] (`wrap_text`); a
+        `ValueError` if they overflow the position table."""
+        wrapped = n_tokens + 2
+        if wrapped > self.config.max_text_positions:
             raise ValueError(f"{n_tokens} text tokens exceed the model's limit of {self.config.max_text_tokens}")
+        return wrapped
 
     def embed_text(self, wrapped_text: torch.Tensor) -> torch.Tensor:
         """``[B, L]`` (already wrapped) -> token + position embedding, positions 0..L-1."""
